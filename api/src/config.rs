@@ -1,0 +1,87 @@
+//! Every setting the server reads, in one typed struct, parsed once from flags and environment
+//! variables (`tete --help` lists them). Nothing else in the code reads the environment.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use secrecy::SecretString;
+
+/// The embedded default store: an SQLite file in the working directory, created if missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tete.db?mode=rwc";
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "tete",
+    version,
+    about = "Tête-à-tête: the GraphQL backend for regular 1:1 meetings"
+)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "TETE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    /// Key that signs access tokens (at least 32 bytes). Generated and kept beside the SQLite
+    /// file when unset; required on PostgreSQL.
+    #[arg(long, env = "TETE_JWT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub jwt_secret: Option<SecretString>,
+
+    /// 32-byte key, base64-encoded, that encrypts private notes at rest. Generated and kept
+    /// beside the SQLite file when unset; required on PostgreSQL.
+    #[arg(long, env = "TETE_DATA_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub data_key: Option<SecretString>,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "TETE_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "TETE_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "TETE_MAX_DEPTH", default_value_t = 16)]
+    pub max_depth: usize,
+
+    /// Highest complexity (fields, with list fields weighted) a query may have.
+    #[arg(long, env = "TETE_MAX_COMPLEXITY", default_value_t = 2_000)]
+    pub max_complexity: usize,
+
+    /// Most field aliases one document may use.
+    #[arg(long, env = "TETE_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+
+    /// Most directives one document may use.
+    #[arg(long, env = "TETE_MAX_DIRECTIVES", default_value_t = 50)]
+    pub max_directives: usize,
+
+    /// Longest string (in characters) accepted anywhere in a request's query or variables.
+    #[arg(long, env = "TETE_MAX_STRING_LENGTH", default_value_t = 100_000)]
+    pub max_string_length: usize,
+
+    /// Largest database connection pool.
+    #[arg(long, env = "TETE_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_secret(value: &str) -> Result<SecretString, String> {
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(SecretString::from(value))
+}
+
+impl Config {
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}

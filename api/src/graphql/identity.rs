@@ -1,0 +1,138 @@
+//! Sign-up, sign-in, session refresh and sign-out.
+
+use std::marker::PhantomData;
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{context::ContextExt, users::User};
+use crate::{
+    auth::{Viewer, session},
+    domain::identity::{self, SignUp},
+    error::AppResult,
+};
+
+/// What a sign-in gives: tokens and the signed-in user. One shape, named per mutation.
+#[derive(SimpleObject)]
+#[graphql(concrete(name = "SignUpPayload", params(SignUpKind)))]
+#[graphql(concrete(name = "SignInPayload", params(SignInKind)))]
+#[graphql(concrete(name = "RefreshSessionPayload", params(RefreshKind)))]
+pub struct SessionPayload<Kind: Send + Sync> {
+    /// Bearer token for `Authorization`, valid for 15 minutes.
+    pub access_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    /// Trade it for new tokens with `refreshSession`; single use, valid for 30 days.
+    pub refresh_token: String,
+    pub user: User,
+    #[graphql(skip)]
+    kind: PhantomData<Kind>,
+}
+
+pub struct SignUpKind;
+pub struct SignInKind;
+pub struct RefreshKind;
+
+/// Makes the new session's user the viewer for the rest of the request, so the payload's
+/// `user` resolves as it would on the next request.
+fn into_payload<Kind: Send + Sync>(
+    ctx: &Context<'_>,
+    session: session::Session,
+) -> SessionPayload<Kind> {
+    ctx.sign_in_as(Viewer {
+        user: session.user.clone(),
+    });
+    SessionPayload {
+        access_token: session.access.token,
+        access_token_expires_at: session.access.expires_at,
+        refresh_token: session.refresh_token,
+        user: User(session.user),
+        kind: PhantomData,
+    }
+}
+
+#[derive(InputObject)]
+pub struct SignUpInput {
+    pub organization_name: String,
+    pub email: String,
+    /// At least 10 characters.
+    pub password: String,
+    pub display_name: String,
+}
+
+#[derive(InputObject)]
+pub struct SignInInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct RefreshSessionInput {
+    pub refresh_token: String,
+}
+
+#[derive(InputObject)]
+pub struct SignOutInput {
+    pub refresh_token: String,
+}
+
+#[derive(SimpleObject)]
+pub struct SignOutPayload {
+    pub ok: bool,
+}
+
+#[derive(Default)]
+pub struct IdentityMutation;
+
+#[Object]
+impl IdentityMutation {
+    /// Creates an organisation and its first admin, and signs that admin in.
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpInput,
+    ) -> AppResult<SessionPayload<SignUpKind>> {
+        let state = ctx.state()?;
+        let session = identity::sign_up(
+            &state.db,
+            &state.token_keys,
+            SignUp {
+                organization_name: input.organization_name,
+                email: input.email,
+                password: input.password,
+                display_name: input.display_name,
+            },
+        )
+        .await?;
+        Ok(into_payload(ctx, session))
+    }
+
+    /// Signs in with email and password.
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        input: SignInInput,
+    ) -> AppResult<SessionPayload<SignInKind>> {
+        let state = ctx.state()?;
+        let session =
+            identity::sign_in(&state.db, &state.token_keys, &input.email, input.password).await?;
+        Ok(into_payload(ctx, session))
+    }
+
+    /// Trades a refresh token for new tokens. Each refresh token works once; using one twice
+    /// ends every session descended from the same sign-in.
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        input: RefreshSessionInput,
+    ) -> AppResult<SessionPayload<RefreshKind>> {
+        let state = ctx.state()?;
+        let session = session::refresh(&state.db, &state.token_keys, &input.refresh_token).await?;
+        Ok(into_payload(ctx, session))
+    }
+
+    /// Ends the session a refresh token belongs to.
+    async fn sign_out(&self, ctx: &Context<'_>, input: SignOutInput) -> AppResult<SignOutPayload> {
+        session::end(&ctx.state()?.db, &input.refresh_token).await?;
+        Ok(SignOutPayload { ok: true })
+    }
+}

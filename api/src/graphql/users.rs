@@ -1,0 +1,211 @@
+//! `User`, the `viewer` query and the admin mutations on users and reporting lines.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::user;
+
+use super::{context::ContextExt, pagination};
+use crate::{
+    domain::users::{self, NewUser},
+    error::AppResult,
+    ids::{self, NodeKind},
+};
+
+/// A person in an organisation.
+pub struct User(pub user::Model);
+
+/// A user's role in their organisation.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum OrgRole {
+    Admin,
+    Member,
+}
+
+impl From<user::Role> for OrgRole {
+    fn from(role: user::Role) -> Self {
+        match role {
+            user::Role::Admin => Self::Admin,
+            user::Role::Member => Self::Member,
+        }
+    }
+}
+
+impl From<OrgRole> for user::Role {
+    fn from(role: OrgRole) -> Self {
+        match role {
+            OrgRole::Admin => Self::Admin,
+            OrgRole::Member => Self::Member,
+        }
+    }
+}
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeKind::User, self.0.id)
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn role(&self) -> OrgRole {
+        self.0.role.into()
+    }
+
+    /// IANA time zone name.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+
+    /// When an admin deactivated this user; null while active.
+    async fn deactivated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deactivated_at
+    }
+
+    /// The user's current manager, when the viewer may see them.
+    async fn manager(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        let Some(manager_id) = self.0.manager_id else {
+            return Ok(None);
+        };
+        let viewer = ctx.viewer()?;
+        let manager = ctx.loaders()?.user_by_id.load_one(manager_id).await?;
+        Ok(manager
+            .filter(|manager| users::can_see(&viewer, manager))
+            .map(User))
+    }
+
+    /// The user's direct reports that the viewer may see.
+    #[graphql(complexity = "pagination::cost(None, child_complexity)")]
+    async fn reports(&self, ctx: &Context<'_>) -> AppResult<Vec<User>> {
+        let viewer = ctx.viewer()?;
+        let reports = ctx
+            .loaders()?
+            .reports_by_manager
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(reports
+            .into_iter()
+            .filter(|report| users::can_see(&viewer, report))
+            .map(User)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The signed-in user.
+    async fn viewer(&self, ctx: &Context<'_>) -> AppResult<User> {
+        Ok(User(ctx.viewer()?.user.clone()))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub display_name: String,
+    /// At least 10 characters.
+    pub password: String,
+    /// Defaults to `MEMBER`.
+    pub role: Option<OrgRole>,
+    /// Starts a reporting line to this user.
+    pub manager_id: Option<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateUserPayload {
+    pub user: User,
+}
+
+#[derive(InputObject)]
+pub struct SetManagerInput {
+    pub user_id: ID,
+    /// The new manager; null ends the reporting line.
+    pub manager_id: Option<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct SetManagerPayload {
+    pub user: User,
+}
+
+#[derive(InputObject)]
+pub struct DeactivateUserInput {
+    pub user_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct DeactivateUserPayload {
+    pub user: User,
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Admin: adds a user to the organisation.
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> AppResult<CreateUserPayload> {
+        let viewer = ctx.viewer()?;
+        let manager_id = input
+            .manager_id
+            .as_ref()
+            .map(|id| ids::decode_as(NodeKind::User, id))
+            .transpose()?;
+        let user = users::create(
+            &ctx.state()?.db,
+            &viewer,
+            NewUser {
+                organization_id: viewer.organization_id(),
+                email: input.email,
+                display_name: input.display_name,
+                password: input.password,
+                role: input.role.unwrap_or(OrgRole::Member).into(),
+                manager_id,
+            },
+        )
+        .await?;
+        Ok(CreateUserPayload { user: User(user) })
+    }
+
+    /// Admin: starts, changes or (with a null `managerId`) ends a reporting line.
+    async fn set_manager(
+        &self,
+        ctx: &Context<'_>,
+        input: SetManagerInput,
+    ) -> AppResult<SetManagerPayload> {
+        let viewer = ctx.viewer()?;
+        let user_id = ids::decode_as(NodeKind::User, &input.user_id)?;
+        let manager_id = input
+            .manager_id
+            .as_ref()
+            .map(|id| ids::decode_as(NodeKind::User, id))
+            .transpose()?;
+        let user = users::set_manager(&ctx.state()?.db, &viewer, user_id, manager_id).await?;
+        Ok(SetManagerPayload { user: User(user) })
+    }
+
+    /// Admin: deactivates a user; their sessions and tokens stop working at once.
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        input: DeactivateUserInput,
+    ) -> AppResult<DeactivateUserPayload> {
+        let viewer = ctx.viewer()?;
+        let user_id = ids::decode_as(NodeKind::User, &input.user_id)?;
+        let user = users::deactivate(&ctx.state()?.db, &viewer, user_id).await?;
+        Ok(DeactivateUserPayload { user: User(user) })
+    }
+}

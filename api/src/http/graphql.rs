@@ -1,0 +1,378 @@
+//! `/graphql` over HTTP, following the GraphQL-over-HTTP spec: JSON POSTs for everything, GET for
+//! queries only, `application/graphql-response+json` (or `application/json` for clients that
+//! only accept that), and request errors as 4xx. Batches, forms and multipart are refused.
+
+use std::time::Instant;
+
+use async_graphql::{
+    Variables,
+    parser::{parse_query, types::OperationType},
+};
+use axum::{
+    body::Bytes,
+    extract::{Query, Request, State, rejection::BytesRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
+use super::{
+    HttpState,
+    document::{self, DocumentLimits},
+    websocket,
+};
+use crate::{auth::viewer, error::AppError, graphql, metrics::Outcome};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The fields of a GraphQL-over-HTTP request, from a JSON body or a query string.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<serde_json::Value>,
+}
+
+/// The same over GET, where `variables` is a JSON-encoded string.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+}
+
+/// The response format the client asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl MediaType {
+    fn negotiate(headers: &HeaderMap) -> Option<Self> {
+        let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+            // Clients that predate the spec send no Accept header and expect JSON.
+            return Some(Self::Json);
+        };
+        let types: Vec<&str> = accept
+            .split(',')
+            .map(|part| part.split(';').next().unwrap_or_default().trim())
+            .collect();
+        let accepts = |wanted: &str| types.iter().any(|t| t.eq_ignore_ascii_case(wanted));
+        if accepts(GRAPHQL_RESPONSE_JSON) || accepts("*/*") || accepts("application/*") {
+            Some(Self::GraphqlResponseJson)
+        } else if accepts(JSON) {
+            Some(Self::Json)
+        } else {
+            None
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// A request refused before GraphQL ran it.
+struct Refusal {
+    status: StatusCode,
+    error: AppError,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, error: AppError) -> Self {
+        Self { status, error }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, AppError::bad_input(message))
+    }
+
+    fn into_response(self, media: MediaType) -> Response {
+        let body = serde_json::json!({
+            "errors": [{
+                "message": self.error.public_message(),
+                "extensions": { "code": self.error.code() },
+            }]
+        });
+        let mut response = json_response(self.status, media, &body);
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::METHOD_NOT_ALLOWED => {
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+pub async fn post(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let Some(media) = MediaType::negotiate(&headers) else {
+        return StatusCode::NOT_ACCEPTABLE.into_response();
+    };
+    let params = match read_post(&headers, body) {
+        Ok(params) => params,
+        Err(refusal) => return http.refused(refusal, media, None, started),
+    };
+    execute(
+        &http,
+        &headers,
+        params,
+        OperationType::Mutation,
+        media,
+        started,
+    )
+    .await
+}
+
+/// GET: a query in the query string, or the WebSocket upgrade for subscriptions.
+pub async fn get(State(http): State<HttpState>, request: Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    if websocket::is_upgrade(&parts.headers) {
+        return websocket::upgrade(http, &mut parts).await;
+    }
+    let started = Instant::now();
+    let Some(media) = MediaType::negotiate(&parts.headers) else {
+        return StatusCode::NOT_ACCEPTABLE.into_response();
+    };
+    let params = match read_get(Query::try_from_uri(&parts.uri)) {
+        Ok(params) => params,
+        Err(refusal) => return http.refused(refusal, media, None, started),
+    };
+    execute(
+        &http,
+        &parts.headers,
+        params,
+        OperationType::Query,
+        media,
+        started,
+    )
+    .await
+}
+
+fn read_post(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Params, Refusal> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case(JSON) {
+        return Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::bad_input("the request body must be application/json"),
+        ));
+    }
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "the request body is too large"
+        } else {
+            "the request body could not be read"
+        };
+        Refusal::new(status, AppError::bad_input(message))
+    })?;
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|_| Refusal::bad_request("the request body is not valid JSON"))?;
+    if value.is_array() {
+        return Err(Refusal::bad_request("batched requests are not supported"));
+    }
+    serde_json::from_value(value).map_err(|_| {
+        Refusal::bad_request("the request body must be an object with a string `query`")
+    })
+}
+
+fn read_get(
+    query: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Params, Refusal> {
+    let Query(get) = query.map_err(|_| Refusal::bad_request("the query string is malformed"))?;
+    let variables = get
+        .variables
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|_| Refusal::bad_request("variables must be JSON"))?;
+    Ok(Params {
+        query: get.query,
+        operation_name: get.operation_name,
+        variables,
+    })
+}
+
+/// Runs a request whose transport allows operations up to `allowed` (queries only over GET).
+async fn execute(
+    http: &HttpState,
+    headers: &HeaderMap,
+    params: Params,
+    allowed: OperationType,
+    media: MediaType,
+    started: Instant,
+) -> Response {
+    let operation_name = params.operation_name.clone();
+    let operation = operation_name.as_deref();
+    let state = &http.state;
+
+    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
+        return http.refused(
+            Refusal::bad_request("the request has no query"),
+            media,
+            operation,
+            started,
+        );
+    };
+    let variables = match params.variables {
+        None | Some(serde_json::Value::Null) => None,
+        Some(object @ serde_json::Value::Object(_)) => Some(object),
+        Some(_) => {
+            return http.refused(
+                Refusal::bad_request("variables must be a JSON object"),
+                media,
+                operation,
+                started,
+            );
+        }
+    };
+    let document = match parse_query(&query) {
+        Ok(document) => document,
+        Err(error) => {
+            return http.refused(
+                Refusal::bad_request(format!("the query does not parse: {error}")),
+                media,
+                operation,
+                started,
+            );
+        }
+    };
+    let selected = document::selected_operation(&document, operation);
+    // Label metrics by the operation's own name when the request does not give one.
+    let label = operation_name
+        .clone()
+        .or_else(|| selected.and_then(|(name, _)| name).map(str::to_owned));
+    let operation = label.as_deref();
+    if allowed == OperationType::Query
+        && selected.is_some_and(|(_, ty)| ty == OperationType::Mutation)
+    {
+        return http.refused(
+            Refusal::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                AppError::bad_input("mutations must be sent with POST"),
+            ),
+            media,
+            operation,
+            started,
+        );
+    }
+    let limits = DocumentLimits {
+        max_aliases: state.config.max_aliases,
+        max_string_length: state.config.max_string_length,
+    };
+    if let Err(message) = document::check(&document, variables.as_ref(), &limits) {
+        return http.refused(Refusal::bad_request(message), media, operation, started);
+    }
+
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or_default());
+    let viewer = match viewer::authenticate(&state.db, &state.token_keys, authorization).await {
+        Ok(viewer) => viewer,
+        Err(error) => {
+            let status = match error {
+                AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            if let AppError::Internal(source) = &error {
+                tracing::error!(error = %source, "authentication failed");
+            }
+            return http.refused(Refusal::new(status, error), media, operation, started);
+        }
+    };
+
+    let mut request = async_graphql::Request::new(query);
+    request.set_parsed_query(document);
+    if let Some(name) = operation_name.clone() {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = variables {
+        request = request.variables(Variables::from_json(variables));
+    }
+    let request = graphql::request_data(request, state, viewer);
+    let response = http.schema.execute(request).await;
+
+    // Refused before execution (validation, variable coercion): no `data`, no error paths.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty());
+    let outcome = if request_error {
+        Outcome::Rejected
+    } else if response.errors.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::FieldError
+    };
+    state
+        .metrics
+        .observe_request(operation, outcome, started.elapsed());
+
+    let mut body = match serde_json::to_value(&response) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "could not serialise a response");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let status = if request_error {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+        match media {
+            MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+            MediaType::Json => StatusCode::OK,
+        }
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, media, &body)
+}
+
+impl HttpState {
+    fn refused(
+        &self,
+        refusal: Refusal,
+        media: MediaType,
+        operation: Option<&str>,
+        started: Instant,
+    ) -> Response {
+        self.state
+            .metrics
+            .observe_request(operation, Outcome::Rejected, started.elapsed());
+        refusal.into_response(media)
+    }
+}
+
+fn json_response(status: StatusCode, media: MediaType, body: &serde_json::Value) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(media.content_type()),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}

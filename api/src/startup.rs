@@ -1,0 +1,156 @@
+//! Building and running the server: connect, migrate, bind, serve until told to stop. Tests and
+//! the benchmark use the same [`Application`] as the `tete` binary.
+
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
+
+use axum::Router;
+use sea_orm::DbErr;
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::{jwt::TokenKeys, password},
+    config::Config,
+    db,
+    graphql::{self, AppSchema},
+    http::{self, SHUTDOWN_GRACE},
+    metrics::Metrics,
+    secrets,
+    state::AppState,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("TETE_JWT_SECRET and TETE_DATA_KEY must be set when the database is not SQLite")]
+    MissingSecrets,
+    #[error("{name} {reason}")]
+    InvalidSecret {
+        name: &'static str,
+        reason: &'static str,
+    },
+    #[error("cannot use the secrets file {path}: {source}")]
+    SecretsFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("start-up failed: {0}")]
+    Other(String),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the store, applies migrations and binds the listener.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let keys = secrets::resolve(&config)?;
+        let metrics = Metrics::new();
+        let db = db::connect(&config, &metrics).await?;
+        db::migrate(&db).await?;
+        password::warm_up()
+            .await
+            .map_err(|error| StartupError::Other(format!("{error:?}")))?;
+        let listener =
+            TcpListener::bind(config.addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.addr,
+                    source,
+                })?;
+        let state = AppState {
+            db,
+            config: Arc::new(config),
+            metrics,
+            token_keys: Arc::new(TokenKeys::new(&keys.jwt_secret)),
+            data_key: Arc::new(keys.data_key),
+        };
+        let router = build_app(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.config.addr)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish (for at most
+    /// [`SHUTDOWN_GRACE`]).
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        });
+        let grace_over = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            served = server => served,
+            () = grace_over => {
+                tracing::warn!("shutdown grace period over: closing remaining connections");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The whole HTTP application for a state: schema and routes.
+pub fn build_app(state: AppState) -> Router {
+    let schema: AppSchema = graphql::build_schema(state.clone());
+    http::router(state, schema)
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,18 @@
+//! What every part of the server shares: one value made at start-up, cloned cheaply.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use secrecy::SecretBox;
+
+use crate::{auth::jwt::TokenKeys, config::Config, metrics::Metrics};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub metrics: Metrics,
+    pub token_keys: Arc<TokenKeys>,
+    /// Encrypts private notes at rest.
+    pub data_key: Arc<SecretBox<[u8; 32]>>,
+}

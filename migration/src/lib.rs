@@ -1,0 +1,17 @@
+//! Database migrations, run by the server at start-up and usable as a CLI (`cargo run -p migration -- --help`).
+//!
+//! Every migration must run on both SQLite and PostgreSQL: one ALTER per statement, and foreign
+//! keys only inside CREATE TABLE (SQLite cannot add them later).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_identity;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_identity::Migration)]
+    }
+}
