@@ -85,3 +85,41 @@ impl Config {
         self.database_url.starts_with("sqlite:")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn help_lists_every_setting_and_its_variable() {
+        let help = Config::command().render_long_help().to_string();
+        for variable in [
+            "TETE_ADDR",
+            "DATABASE_URL",
+            "TETE_JWT_SECRET",
+            "TETE_DATA_KEY",
+            "TETE_LOG_FORMAT",
+            "TETE_BODY_LIMIT_BYTES",
+            "TETE_MAX_DEPTH",
+            "TETE_MAX_COMPLEXITY",
+            "TETE_MAX_ALIASES",
+            "TETE_MAX_DIRECTIVES",
+            "TETE_MAX_STRING_LENGTH",
+            "TETE_DB_MAX_CONNECTIONS",
+        ] {
+            assert!(
+                help.contains(variable),
+                "--help does not mention {variable}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_to_the_embedded_sqlite_file() {
+        let config = Config::parse_from(["tete", "--database-url", DEFAULT_DATABASE_URL]);
+        assert!(config.is_sqlite());
+        assert!(!Config::parse_from(["tete", "--database-url", "postgres://x@y/z"]).is_sqlite());
+    }
+}

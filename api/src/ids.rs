@@ -46,6 +46,11 @@ pub fn decode_as(kind: NodeKind, id: &ID) -> Result<Uuid, AppError> {
     }
 }
 
+/// Reads an optional global id that must be of `kind` when given.
+pub fn decode_optional(kind: NodeKind, id: Option<&ID>) -> Result<Option<Uuid>, AppError> {
+    id.map(|id| decode_as(kind, id)).transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

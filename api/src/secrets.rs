@@ -190,6 +190,21 @@ mod tests {
     }
 
     #[test]
+    fn postgres_without_secrets_refuses_to_start() {
+        use clap::Parser;
+        let config = Config::parse_from(["tete", "--database-url", "postgres://u@h/db"]);
+        let config = Config {
+            jwt_secret: None,
+            data_key: None,
+            ..config
+        };
+        assert!(matches!(
+            resolve(&config),
+            Err(StartupError::MissingSecrets)
+        ));
+    }
+
+    #[test]
     fn rejects_weak_keys() {
         assert!(check_jwt_secret(SecretString::from("short")).is_err());
         assert!(parse_data_key(&SecretString::from(STANDARD.encode([0u8; 16]))).is_err());

@@ -95,13 +95,7 @@ pub async fn end(db: &DatabaseConnection, presented: &str) -> Result<(), AppErro
 
 /// Revokes every session of a user (on deactivation).
 pub async fn revoke_all(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), AppError> {
-    refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_token::Column::UserId.eq(user_id))
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
+    revoke(conn, refresh_token::Column::UserId.eq(user_id), Utc::now()).await
 }
 
 async fn find(
@@ -119,9 +113,18 @@ async fn revoke_family(
     family_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    revoke(conn, refresh_token::Column::FamilyId.eq(family_id), now).await
+}
+
+/// Marks every not-yet-revoked token matching `which` as revoked at `now`.
+async fn revoke(
+    conn: &impl ConnectionTrait,
+    which: Expr,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(which)
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(conn)
         .await?;

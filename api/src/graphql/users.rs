@@ -159,11 +159,7 @@ impl UserMutation {
         input: CreateUserInput,
     ) -> AppResult<CreateUserPayload> {
         let viewer = ctx.viewer()?;
-        let manager_id = input
-            .manager_id
-            .as_ref()
-            .map(|id| ids::decode_as(NodeKind::User, id))
-            .transpose()?;
+        let manager_id = ids::decode_optional(NodeKind::User, input.manager_id.as_ref())?;
         let user = users::create(
             &ctx.state()?.db,
             &viewer,
@@ -188,11 +184,7 @@ impl UserMutation {
     ) -> AppResult<SetManagerPayload> {
         let viewer = ctx.viewer()?;
         let user_id = ids::decode_as(NodeKind::User, &input.user_id)?;
-        let manager_id = input
-            .manager_id
-            .as_ref()
-            .map(|id| ids::decode_as(NodeKind::User, id))
-            .transpose()?;
+        let manager_id = ids::decode_optional(NodeKind::User, input.manager_id.as_ref())?;
         let user = users::set_manager(&ctx.state()?.db, &viewer, user_id, manager_id).await?;
         Ok(SetManagerPayload { user: User(user) })
     }
