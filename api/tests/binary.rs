@@ -78,7 +78,7 @@ fn starts_on_sqlite_with_generated_keys_and_stops_gracefully_on_sigterm() {
     std::thread::sleep(Duration::from_millis(200));
     signal(&server, "TERM");
     std::thread::sleep(Duration::from_millis(200));
-    stream.write_all(body[5..].as_bytes()).unwrap();
+    stream.write_all(&body.as_bytes()[5..]).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
