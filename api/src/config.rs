@@ -65,6 +65,11 @@ pub struct Config {
     /// Largest database connection pool.
     #[arg(long, env = "TETE_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
+
+    /// How long a DataLoader waits, in milliseconds, to gather keys into one query. Longer
+    /// batches more reliably on a busy machine, at that much latency per level of nesting.
+    #[arg(long, env = "TETE_DATALOADER_DELAY_MS", default_value_t = 1)]
+    pub dataloader_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -108,6 +113,7 @@ mod tests {
             "TETE_MAX_DIRECTIVES",
             "TETE_MAX_STRING_LENGTH",
             "TETE_DB_MAX_CONNECTIONS",
+            "TETE_DATALOADER_DELAY_MS",
         ] {
             assert!(
                 help.contains(variable),

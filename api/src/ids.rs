@@ -12,15 +12,39 @@ use crate::error::AppError;
 pub enum NodeKind {
     User,
     Organization,
+    OneOnOne,
+    Meeting,
+    AgendaItem,
+    Note,
+    ActionItem,
+    CheckIn,
+    Question,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 2] = [NodeKind::User, NodeKind::Organization];
+    const ALL: [NodeKind; 9] = [
+        NodeKind::User,
+        NodeKind::Organization,
+        NodeKind::OneOnOne,
+        NodeKind::Meeting,
+        NodeKind::AgendaItem,
+        NodeKind::Note,
+        NodeKind::ActionItem,
+        NodeKind::CheckIn,
+        NodeKind::Question,
+    ];
 
     fn tag(self) -> &'static str {
         match self {
             NodeKind::User => "User",
             NodeKind::Organization => "Organization",
+            NodeKind::OneOnOne => "OneOnOne",
+            NodeKind::Meeting => "Meeting",
+            NodeKind::AgendaItem => "AgendaItem",
+            NodeKind::Note => "Note",
+            NodeKind::ActionItem => "ActionItem",
+            NodeKind::CheckIn => "CheckIn",
+            NodeKind::Question => "Question",
         }
     }
 }

@@ -1,11 +1,14 @@
 //! SeaORM entities: the database's shape, with no API concerns (GraphQL types live in `api`).
 
+pub mod action_item;
+pub mod agenda_item;
+pub mod check_in;
+pub mod client_mutation;
+pub mod enums;
+pub mod meeting;
+pub mod note;
+pub mod one_on_one;
 pub mod organization;
+pub mod question;
 pub mod refresh_token;
 pub mod user;
-
-pub mod prelude {
-    pub use super::organization::Entity as Organization;
-    pub use super::refresh_token::Entity as RefreshToken;
-    pub use super::user::Entity as User;
-}

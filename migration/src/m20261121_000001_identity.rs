@@ -125,7 +125,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum Organizations {
+pub enum Organizations {
     Table,
     Id,
     Name,
@@ -133,7 +133,7 @@ enum Organizations {
 }
 
 #[derive(DeriveIden)]
-enum Users {
+pub enum Users {
     Table,
     Id,
     OrganizationId,

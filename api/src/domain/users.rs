@@ -2,13 +2,17 @@
 //! organisation; a member sees themselves, their manager and their direct reports.
 
 use chrono::Utc;
-use entity::user::{self, Role};
+use entity::{
+    one_on_one,
+    user::{self, Role},
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, Select, Set,
 };
 use uuid::Uuid;
 
+use super::series;
 use crate::{
     auth::{Viewer, password, session},
     db::begin_write,
@@ -145,20 +149,27 @@ pub async fn create(
         find_active_colleague(&tx, viewer, manager_id).await?;
     }
     let user = insert(&tx, new, hash).await?;
+    if let Some(manager_id) = user.manager_id {
+        series::start(&tx, user.organization_id, manager_id, user.id).await?;
+    }
     tx.commit().await?;
     Ok(user)
 }
 
-/// Admin: starts, changes (`Some`) or ends (`None`) a user's reporting line.
+/// Admin: starts, changes (`Some`) or ends (`None`) a user's reporting line. The old line's
+/// series is archived and a new line gets a new series, returned with the user.
 pub async fn set_manager(
     db: &DatabaseConnection,
     viewer: &Viewer,
     user_id: Uuid,
     manager_id: Option<Uuid>,
-) -> AppResult<user::Model> {
+) -> AppResult<(user::Model, Option<one_on_one::Model>)> {
     viewer.require_admin()?;
     let tx = begin_write(db).await?;
     let target = find_in_org(&tx, viewer, user_id).await?;
+    if !target.is_active() {
+        return Err(AppError::bad_input("the user is deactivated"));
+    }
     if let Some(manager_id) = manager_id {
         if manager_id == user_id {
             return Err(AppError::bad_input("a user cannot manage themselves"));
@@ -171,13 +182,24 @@ pub async fn set_manager(
         }
     }
     if target.manager_id == manager_id {
-        return Ok(target);
+        let current = series::of_user(viewer, user_id, false)
+            .filter(one_on_one::Column::ReportId.eq(user_id))
+            .one(&tx)
+            .await?;
+        return Ok((target, current));
     }
     let mut active = target.into_active_model();
     active.manager_id = Set(manager_id);
     let user = active.update(&tx).await?;
+    series::archive_as_report(&tx, user_id).await?;
+    let new_series = match manager_id {
+        Some(manager_id) => {
+            Some(series::start(&tx, user.organization_id, manager_id, user_id).await?)
+        }
+        None => None,
+    };
     tx.commit().await?;
-    Ok(user)
+    Ok((user, new_series))
 }
 
 /// Admin: deactivates a user. Their tokens and sessions stop working on the next request.
@@ -201,6 +223,7 @@ pub async fn deactivate(
     active.token_version = Set(token_version);
     let user = active.update(&tx).await?;
     session::revoke_all(&tx, user_id).await?;
+    series::archive_all(&tx, user_id).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -13,8 +13,8 @@ use crate::{auth::Viewer, error::AppError, state::AppState};
 pub struct RequestViewer(RwLock<Option<Arc<Viewer>>>);
 
 impl RequestViewer {
-    pub fn new(viewer: Option<Viewer>) -> Self {
-        Self(RwLock::new(viewer.map(Arc::new)))
+    pub fn new(viewer: Option<Arc<Viewer>>) -> Self {
+        Self(RwLock::new(viewer))
     }
 
     fn get(&self) -> Option<Arc<Viewer>> {

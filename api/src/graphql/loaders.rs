@@ -1,64 +1,183 @@
 //! One DataLoader per relation, each answering a whole batch of keys with one `IN` query.
 //! Loaders are made per request (see [`super::request_data`]), so no cache outlives a request or
-//! crosses users. They load rows only; the access rules are applied by the field that asks.
+//! crosses users. Parents authorise before they ask: a loader returns rows for keys the parent
+//! may already reach, and the notes and check-in loaders narrow further to what the viewer may
+//! read.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::user;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use entity::{action_item, agenda_item, check_in, enums::MeetingStatus, meeting, note, user};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-/// Users by id.
-pub struct UserById(pub DatabaseConnection);
+use crate::{
+    auth::Viewer,
+    domain::{action_items, agenda, check_ins, notes},
+    error::AppError,
+};
 
-impl Loader<Uuid> for UserById {
-    type Value = user::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let users = user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.0)
-            .await?;
-        Ok(users.into_iter().map(|user| (user.id, user)).collect())
-    }
+/// What every loader reads from: the database, and the viewer for the viewer-scoped ones.
+#[derive(Clone)]
+pub struct Source {
+    db: DatabaseConnection,
+    viewer: Option<Arc<Viewer>>,
 }
 
-/// A manager's direct reports, by the manager's id, oldest first.
-pub struct ReportsByManager(pub DatabaseConnection);
+/// Declares a loader over a [`Source`] with its `load` body.
+macro_rules! loader {
+    ($(#[$doc:meta])* $name:ident, $value:ty, |$this:ident, $keys:ident| $body:expr) => {
+        $(#[$doc])*
+        pub struct $name(Source);
 
-impl Loader<Uuid> for ReportsByManager {
-    type Value = Vec<user::Model>;
-    type Error = Arc<DbErr>;
+        impl Loader<Uuid> for $name {
+            type Value = $value;
+            type Error = AppError;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let users = user::Entity::find()
+            async fn load(&self, $keys: &[Uuid]) -> Result<HashMap<Uuid, $value>, AppError> {
+                let $this = &self.0;
+                $body
+            }
+        }
+    };
+}
+
+fn by_id<M>(rows: Vec<M>, id: impl Fn(&M) -> Uuid) -> HashMap<Uuid, M> {
+    rows.into_iter().map(|row| (id(&row), row)).collect()
+}
+
+loader!(
+    /// Users by id.
+    UserById, user::Model, |this, keys| {
+        let rows = user::Entity::find()
+            .filter(user::Column::Id.is_in(keys.iter().copied()))
+            .all(&this.db)
+            .await?;
+        Ok(by_id(rows, |row| row.id))
+    }
+);
+
+loader!(
+    /// A manager's direct reports, by the manager's id, oldest first.
+    ReportsByManager, Vec<user::Model>, |this, keys| {
+        let rows = user::Entity::find()
             .filter(user::Column::ManagerId.is_in(keys.iter().copied()))
             .order_by_asc(user::Column::Id)
-            .all(&self.0)
+            .all(&this.db)
             .await?;
         let mut by_manager: HashMap<Uuid, Vec<user::Model>> = HashMap::new();
-        for user in users {
-            if let Some(manager_id) = user.manager_id {
-                by_manager.entry(manager_id).or_default().push(user);
+        for row in rows {
+            if let Some(manager_id) = row.manager_id {
+                by_manager.entry(manager_id).or_default().push(row);
             }
         }
         Ok(by_manager)
     }
-}
+);
+
+loader!(
+    /// Meetings by id.
+    MeetingById, meeting::Model, |this, keys| {
+        let rows = meeting::Entity::find()
+            .filter(meeting::Column::Id.is_in(keys.iter().copied()))
+            .all(&this.db)
+            .await?;
+        Ok(by_id(rows, |row| row.id))
+    }
+);
+
+loader!(
+    /// The next meeting of each series: its earliest scheduled or running one.
+    NextMeetingBySeries, meeting::Model, |this, keys| {
+        let rows = meeting::Entity::find()
+            .filter(meeting::Column::OneOnOneId.is_in(keys.iter().copied()))
+            .filter(meeting::Column::Status.is_in([MeetingStatus::Scheduled, MeetingStatus::InProgress]))
+            .order_by_desc(meeting::Column::ScheduledAt)
+            .all(&this.db)
+            .await?;
+        // Descending, so the earliest of each series is inserted last and wins.
+        Ok(by_id(rows, |row| row.one_on_one_id))
+    }
+);
+
+loader!(
+    /// Agenda items by id.
+    AgendaItemById, agenda_item::Model, |this, keys| {
+        let rows = agenda_item::Entity::find()
+            .filter(agenda_item::Column::Id.is_in(keys.iter().copied()))
+            .all(&this.db)
+            .await?;
+        Ok(by_id(rows, |row| row.id))
+    }
+);
+
+loader!(
+    /// Each meeting's agenda, in order.
+    AgendaByMeeting, Vec<agenda_item::Model>, |this, keys| agenda::for_meetings(&this.db, keys).await
+);
+
+loader!(
+    /// Each meeting's notes that the viewer may read.
+    NotesByMeeting, Vec<note::Model>, |this, keys| match &this.viewer {
+        Some(viewer) => notes::for_meetings(&this.db, viewer, keys).await,
+        None => Ok(HashMap::new()),
+    }
+);
+
+loader!(
+    /// Action items created in each meeting.
+    ActionItemsByMeeting, Vec<action_item::Model>, |this, keys| action_items::for_meetings(&this.db, keys).await
+);
+
+loader!(
+    /// Open action items of each series.
+    OpenActionItemsBySeries, Vec<action_item::Model>, |this, keys| action_items::open_for_series(&this.db, keys).await
+);
+
+loader!(
+    /// Each meeting's check-ins that the viewer may read.
+    CheckInsByMeeting, Vec<check_in::Model>, |this, keys| match &this.viewer {
+        Some(viewer) => check_ins::for_meetings(&this.db, viewer, keys).await,
+        None => Ok(HashMap::new()),
+    }
+);
 
 /// Every loader of one request.
 pub struct Loaders {
     pub user_by_id: DataLoader<UserById>,
     pub reports_by_manager: DataLoader<ReportsByManager>,
+    pub meeting_by_id: DataLoader<MeetingById>,
+    pub next_meeting_by_series: DataLoader<NextMeetingBySeries>,
+    pub agenda_item_by_id: DataLoader<AgendaItemById>,
+    pub agenda_by_meeting: DataLoader<AgendaByMeeting>,
+    pub notes_by_meeting: DataLoader<NotesByMeeting>,
+    pub action_items_by_meeting: DataLoader<ActionItemsByMeeting>,
+    pub open_action_items_by_series: DataLoader<OpenActionItemsBySeries>,
+    pub check_ins_by_meeting: DataLoader<CheckInsByMeeting>,
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection) -> Self {
+    pub fn new(db: &DatabaseConnection, viewer: Option<Arc<Viewer>>, delay: Duration) -> Self {
+        let source = Source {
+            db: db.clone(),
+            viewer,
+        };
+        macro_rules! make {
+            ($loader:ident) => {
+                DataLoader::new($loader(source.clone()), tokio::spawn).delay(delay)
+            };
+        }
         Self {
-            user_by_id: DataLoader::new(UserById(db.clone()), tokio::spawn),
-            reports_by_manager: DataLoader::new(ReportsByManager(db.clone()), tokio::spawn),
+            user_by_id: make!(UserById),
+            reports_by_manager: make!(ReportsByManager),
+            meeting_by_id: make!(MeetingById),
+            next_meeting_by_series: make!(NextMeetingBySeries),
+            agenda_item_by_id: make!(AgendaItemById),
+            agenda_by_meeting: make!(AgendaByMeeting),
+            notes_by_meeting: make!(NotesByMeeting),
+            action_items_by_meeting: make!(ActionItemsByMeeting),
+            open_action_items_by_series: make!(OpenActionItemsBySeries),
+            check_ins_by_meeting: make!(CheckInsByMeeting),
         }
     }
 }

@@ -1,11 +1,20 @@
 //! The GraphQL schema: one resolver struct per domain, merged at the root.
 
+pub mod action_items;
+pub mod agenda;
+pub mod check_ins;
 pub mod context;
+pub mod enums;
 pub mod identity;
 pub mod loaders;
+pub mod meetings;
 pub mod node;
+pub mod notes;
 pub mod organizations;
 pub mod pagination;
+pub mod questions;
+pub mod scoped;
+pub mod series;
 pub mod users;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -18,11 +27,32 @@ pub struct QueryRoot(
     node::NodeQuery,
     users::UserQuery,
     organizations::OrganizationQuery,
+    questions::QuestionQuery,
 );
 
+/// Mutations about people and the organisation.
+#[derive(MergedObject, Default)]
+pub struct PeopleMutation(
+    identity::IdentityMutation,
+    users::UserMutation,
+    questions::QuestionMutation,
+);
+
+/// Mutations inside a 1:1 series.
+#[derive(MergedObject, Default)]
+pub struct SeriesContentMutation(
+    series::SeriesMutation,
+    meetings::MeetingMutation,
+    agenda::AgendaMutation,
+    notes::NoteMutation,
+    action_items::ActionItemMutation,
+    check_ins::CheckInMutation,
+);
+
+// Merged in two levels: one flat merge of every part exceeds the compiler's recursion limit.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(identity::IdentityMutation, users::UserMutation);
+pub struct MutationRoot(PeopleMutation, SeriesContentMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -59,7 +89,12 @@ pub fn request_data(
     state: &AppState,
     viewer: Option<Viewer>,
 ) -> async_graphql::Request {
+    let viewer = viewer.map(std::sync::Arc::new);
     request
+        .data(loaders::Loaders::new(
+            &state.db,
+            viewer.clone(),
+            std::time::Duration::from_millis(state.config.dataloader_delay_ms),
+        ))
         .data(context::RequestViewer::new(viewer))
-        .data(loaders::Loaders::new(&state.db))
 }

@@ -3,9 +3,17 @@
 
 use async_graphql::{Context, ID, Interface, Object};
 
-use super::{context::ContextExt, organizations::Organization, users::User};
+use std::sync::Arc;
+
+use super::{
+    action_items::ActionItem, agenda::AgendaItem, check_ins::CheckIn, context::ContextExt,
+    meetings::Meeting, notes::Note, organizations::Organization, questions::Question,
+    scoped::InSeries, series::OneOnOne, users::User,
+};
 use crate::{
-    domain::{organizations, users},
+    domain::{
+        action_items, agenda, check_ins, meetings, notes, organizations, questions, series, users,
+    },
     error::{AppError, AppResult},
     ids::{self, NodeKind},
 };
@@ -15,6 +23,13 @@ use crate::{
 pub enum Node {
     User(User),
     Organization(Organization),
+    OneOnOne(OneOnOne),
+    Meeting(Meeting),
+    AgendaItem(AgendaItem),
+    Note(Note),
+    ActionItem(ActionItem),
+    CheckIn(CheckIn),
+    Question(Question),
 }
 
 #[derive(Default)]
@@ -32,6 +47,32 @@ impl NodeQuery {
             NodeKind::Organization => Node::Organization(Organization(
                 organizations::find_visible(db, &viewer, uuid).await?,
             )),
+            NodeKind::OneOnOne => Node::OneOnOne(OneOnOne {
+                scope: Arc::new(series::find(db, &viewer, uuid).await?),
+            }),
+            NodeKind::Meeting => {
+                let (model, scope) = meetings::find(db, &viewer, uuid).await?;
+                Node::Meeting(Meeting::new(model, Arc::new(scope)))
+            }
+            NodeKind::AgendaItem => {
+                let (model, _, scope) = agenda::find(db, &viewer, uuid).await?;
+                Node::AgendaItem(AgendaItem::new(model, Arc::new(scope)))
+            }
+            NodeKind::Note => {
+                let (model, scope) = notes::find(db, &viewer, uuid).await?;
+                Node::Note(Note::new(model, Arc::new(scope)))
+            }
+            NodeKind::ActionItem => {
+                let (model, scope) = action_items::find(db, &viewer, uuid).await?;
+                Node::ActionItem(ActionItem::new(model, Arc::new(scope)))
+            }
+            NodeKind::CheckIn => {
+                let (model, scope) = check_ins::find(db, &viewer, uuid).await?;
+                Node::CheckIn(CheckIn::new(model, Arc::new(scope)))
+            }
+            NodeKind::Question => {
+                Node::Question(Question(questions::find(db, &viewer, uuid).await?))
+            }
         };
         Ok(Some(node))
     }

@@ -44,7 +44,7 @@ impl Organization {
             |user| user.id,
             first,
             after,
-            User,
+            |user| Ok(User(user)),
         )
         .await
     }

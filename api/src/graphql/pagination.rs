@@ -31,7 +31,7 @@ pub fn cost(first: Option<i32>, child_complexity: usize) -> usize {
     1 + size as usize * child_complexity.max(1)
 }
 
-/// One page of `select`, ordered by `id`.
+/// One page of `select`, ordered by `id`; `node` turns each row into its GraphQL object.
 pub async fn paginate<E, T>(
     conn: &impl ConnectionTrait,
     select: Select<E>,
@@ -39,7 +39,7 @@ pub async fn paginate<E, T>(
     key: impl Fn(&E::Model) -> Uuid,
     first: Option<i32>,
     after: Option<String>,
-    node: impl Fn(E::Model) -> T,
+    node: impl Fn(E::Model) -> AppResult<T>,
 ) -> AppResult<Page<T>>
 where
     E: EntityTrait,
@@ -66,10 +66,10 @@ where
         has_next_page,
         ConnectionTotal { total_count },
     );
-    connection.edges.extend(
-        rows.into_iter()
-            .map(|row| Edge::new(encode_cursor(key(&row)), node(row))),
-    );
+    for row in rows {
+        let cursor = encode_cursor(key(&row));
+        connection.edges.push(Edge::new(cursor, node(row)?));
+    }
     Ok(connection)
 }
 

@@ -4,9 +4,19 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::user;
 
-use super::{context::ContextExt, pagination};
+use std::sync::Arc;
+
+use super::{
+    context::ContextExt,
+    pagination::{self, Page},
+    series::OneOnOne,
+};
 use crate::{
-    domain::users::{self, NewUser},
+    domain::{
+        access::SeriesScope,
+        series,
+        users::{self, NewUser},
+    },
     error::AppResult,
     ids::{self, NodeKind},
 };
@@ -95,6 +105,33 @@ impl User {
             .map(User)
             .collect())
     }
+
+    /// This user's 1:1 series that the viewer may see; archived ones only when asked.
+    #[graphql(complexity = "pagination::cost(first, child_complexity)")]
+    async fn one_on_ones(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        include_archived: Option<bool>,
+    ) -> AppResult<Page<OneOnOne>> {
+        let viewer = ctx.viewer()?;
+        let select = series::of_user(&viewer, self.0.id, include_archived.unwrap_or(false));
+        pagination::paginate(
+            &ctx.state()?.db,
+            select,
+            entity::one_on_one::Column::Id,
+            |series| series.id,
+            first,
+            after,
+            |series| {
+                Ok(OneOnOne {
+                    scope: Arc::new(SeriesScope::new(&viewer, series)?),
+                })
+            },
+        )
+        .await
+    }
 }
 
 #[derive(Default)]
@@ -135,6 +172,8 @@ pub struct SetManagerInput {
 #[derive(SimpleObject)]
 pub struct SetManagerPayload {
     pub user: User,
+    /// The new reporting line's series; null when the line ended.
+    pub one_on_one: Option<OneOnOne>,
 }
 
 #[derive(InputObject)]
@@ -185,8 +224,18 @@ impl UserMutation {
         let viewer = ctx.viewer()?;
         let user_id = ids::decode_as(NodeKind::User, &input.user_id)?;
         let manager_id = ids::decode_optional(NodeKind::User, input.manager_id.as_ref())?;
-        let user = users::set_manager(&ctx.state()?.db, &viewer, user_id, manager_id).await?;
-        Ok(SetManagerPayload { user: User(user) })
+        let (user, series) =
+            users::set_manager(&ctx.state()?.db, &viewer, user_id, manager_id).await?;
+        let one_on_one = series
+            .map(|series| SeriesScope::new(&viewer, series))
+            .transpose()?
+            .map(|scope| OneOnOne {
+                scope: Arc::new(scope),
+            });
+        Ok(SetManagerPayload {
+            user: User(user),
+            one_on_one,
+        })
     }
 
     /// Admin: deactivates a user; their sessions and tokens stop working at once.

@@ -46,7 +46,7 @@ pub async fn upgrade(http: HttpState, parts: &mut Parts) -> Response {
                         .await?
                         .ok_or(AppError::Unauthenticated)?;
                     let mut data = Data::default();
-                    data.insert(graphql::context::RequestViewer::new(Some(viewer)));
+                    data.insert(graphql::context::RequestViewer::new(Some(viewer.into())));
                     Ok(data)
                 })
                 .serve()

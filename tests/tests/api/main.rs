@@ -1,8 +1,19 @@
 //! End-to-end tests: one binary, one module per area, one behaviour per test.
 
+mod access_matrix;
+mod action_items;
+mod agenda;
+mod check_ins;
+mod concurrency;
 mod identity;
+mod meeting_view;
+mod meetings;
+mod notes;
 mod operations;
+mod questions;
 mod schema;
+mod series;
+mod support;
 mod tokens;
 mod transport;
 mod users;
