@@ -1,15 +1,20 @@
 //! Connecting to the store, configured for each backend, with every statement counted.
 
-use std::time::Duration;
+use std::{sync::Mutex, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
     sqlx::{postgres::PgConnectOptions, sqlite::SqliteConnectOptions},
 };
 
-use crate::{config::Config, metrics::Metrics};
+use crate::{
+    config::Config,
+    metrics::Metrics,
+    realtime::{Announcement, EventBus},
+};
 
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -64,4 +69,83 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// True when the database answers a trivial query.
 pub async fn is_ready(db: &DatabaseConnection) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+/// The database and the event bus: what a write that changes a meeting needs.
+#[derive(Clone)]
+pub struct Store {
+    pub db: DatabaseConnection,
+    pub events: EventBus,
+}
+
+impl Store {
+    /// Starts a write transaction (`IMMEDIATE` on SQLite) that can record meeting events;
+    /// they are announced when it commits, and never if it does not.
+    pub async fn begin(&self) -> Result<WriteTx, DbErr> {
+        Ok(WriteTx {
+            tx: begin_write(&self.db).await?,
+            events: self.events.clone(),
+            announced: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+/// A write transaction that announces the meeting events it recorded after it commits.
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    events: EventBus,
+    announced: Mutex<Vec<Announcement>>,
+}
+
+impl WriteTx {
+    /// Announces new events of a meeting, on commit.
+    pub async fn announce(&self, announcement: Announcement) -> Result<(), DbErr> {
+        self.events.announce_in(&self.tx, announcement).await?;
+        self.announced
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(announcement);
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await?;
+        let announced = self
+            .announced
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.events.committed(&announced);
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.tx.rollback().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTx {
+    fn get_database_backend(&self) -> DbBackend {
+        self.tx.get_database_backend()
+    }
+
+    async fn execute_raw(&self, statement: Statement) -> Result<ExecResult, DbErr> {
+        self.tx.execute_raw(statement).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.tx.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.tx.query_one_raw(statement).await
+    }
+
+    async fn query_all_raw(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.tx.query_all_raw(statement).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.tx.support_returning()
+    }
 }

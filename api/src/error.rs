@@ -31,6 +31,8 @@ pub enum AppError {
     },
     /// Too many requests; retry after this many seconds.
     RateLimited { retry_after_secs: u64 },
+    /// A live subscriber fell too far behind; it should subscribe again from this sequence.
+    ResumeRequired { after_sequence: i32 },
     /// Anything else: a bug or an unavailable dependency. The detail is logged, never shown.
     Internal(Arc<dyn std::error::Error + Send + Sync>),
 }
@@ -54,7 +56,7 @@ impl AppError {
             Self::NotFound => "NOT_FOUND",
             Self::BadUserInput(_) => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
-            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::RateLimited { .. } | Self::ResumeRequired { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -69,6 +71,9 @@ impl AppError {
             Self::BadUserInput(message) => message.clone(),
             Self::Conflict { message, .. } => message.clone(),
             Self::RateLimited { .. } => "too many requests".into(),
+            Self::ResumeRequired { after_sequence } => format!(
+                "too slow to follow live: subscribe again with afterSequence {after_sequence}"
+            ),
             Self::Internal(_) => "internal error".into(),
         }
     }
@@ -117,6 +122,10 @@ impl From<AppError> for async_graphql::Error {
                 } => extensions.set("currentVersion", *version),
                 AppError::RateLimited { retry_after_secs } => {
                     extensions.set("retryAfter", *retry_after_secs)
+                }
+                AppError::ResumeRequired { after_sequence } => {
+                    extensions.set("retryAfter", 0);
+                    extensions.set("resumeAfterSequence", *after_sequence);
                 }
                 _ => {}
             }

@@ -10,10 +10,11 @@ use tokio::net::TcpListener;
 use crate::{
     auth::{jwt::TokenKeys, password},
     config::Config,
-    db,
+    db::{self, Store},
     graphql::{self, AppSchema},
     http::{self, SHUTDOWN_GRACE},
     metrics::Metrics,
+    realtime::EventBus,
     secrets,
     state::AppState,
 };
@@ -66,8 +67,9 @@ impl Application {
                     addr: config.addr,
                     source,
                 })?;
+        let events = EventBus::start(&db, &config.database_url).await?;
         let state = AppState {
-            db,
+            store: Store { db, events },
             config: Arc::new(config),
             metrics,
             token_keys: Arc::new(TokenKeys::new(&keys.jwt_secret)),

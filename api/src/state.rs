@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
 use secrecy::SecretBox;
 
-use crate::{auth::jwt::TokenKeys, config::Config, metrics::Metrics};
+use crate::{auth::jwt::TokenKeys, config::Config, db::Store, metrics::Metrics};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DatabaseConnection,
+    /// The database, and the event bus that announces meeting changes.
+    pub store: Store,
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub token_keys: Arc<TokenKeys>,

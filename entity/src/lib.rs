@@ -6,6 +6,7 @@ pub mod check_in;
 pub mod client_mutation;
 pub mod enums;
 pub mod meeting;
+pub mod meeting_event;
 pub mod note;
 pub mod one_on_one;
 pub mod organization;

@@ -18,6 +18,8 @@ pub struct Model {
     pub ended_at: Option<DateTimeUtc>,
     pub current_topic_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// The sequence of the meeting's latest event.
+    pub last_event_sequence: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_identity;
 mod m20261121_000002_one_on_ones;
+mod m20261122_000003_meeting_events;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_identity::Migration),
             Box::new(m20261121_000002_one_on_ones::Migration),
+            Box::new(m20261122_000003_meeting_events::Migration),
         ]
     }
 }

@@ -404,6 +404,8 @@ pub enum Meetings {
     EndedAt,
     CurrentTopicId,
     CreatedAt,
+    /// Added by the meeting-events migration.
+    LastEventSequence,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -14,6 +14,10 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    pub fn new(user: user::Model) -> Self {
+        Self { user }
+    }
+
     pub fn id(&self) -> Uuid {
         self.user.id
     }

@@ -4,17 +4,22 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use entity::action_item;
+use entity::{action_item, meeting_event::MeetingEventKind};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 use uuid::Uuid;
 
-use super::{access::SeriesScope, idempotency, meetings, series, validate::required_line};
+use super::{
+    access::SeriesScope,
+    events::{self, NewEvent},
+    idempotency, meetings, series,
+    validate::required_line,
+};
 use crate::{
     auth::Viewer,
-    db::begin_write,
+    db::{Store, WriteTx},
     error::{AppError, AppResult},
 };
 
@@ -78,6 +83,20 @@ pub async fn open_for_series(
     Ok(group(items, |item| Some(item.one_on_one_id)))
 }
 
+/// An update shows on the meeting the item came from.
+async fn announce_update(
+    tx: &WriteTx,
+    viewer: &Viewer,
+    item: &action_item::Model,
+) -> AppResult<()> {
+    if let Some(meeting_id) = item.meeting_id {
+        let event =
+            NewEvent::new(MeetingEventKind::ActionItemUpdated, viewer.id()).action_item(item.id);
+        events::record(tx, meeting_id, event).await?;
+    }
+    Ok(())
+}
+
 fn require_participant(scope: &SeriesScope, assignee_id: Uuid) -> AppResult<()> {
     if scope.is_participant(assignee_id) {
         Ok(())
@@ -96,14 +115,14 @@ pub struct NewActionItem {
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     new: NewActionItem,
     client_mutation_id: Option<&str>,
 ) -> AppResult<Uuid> {
     let title = required_line(&new.title, "title", MAX_TITLE_CHARS)?;
     idempotency::create_once(
-        db,
+        store,
         viewer.id(),
         client_mutation_id,
         "createActionItem",
@@ -124,6 +143,13 @@ pub async fn create(
             }
             .insert(tx)
             .await?;
+            events::record(
+                tx,
+                meeting.id,
+                NewEvent::new(MeetingEventKind::ActionItemCreated, viewer.id())
+                    .action_item(item.id),
+            )
+            .await?;
             Ok(item.id)
         },
     )
@@ -138,7 +164,7 @@ pub struct ActionItemChanges {
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
     changes: ActionItemChanges,
@@ -147,7 +173,7 @@ pub async fn update(
         .title
         .map(|title| required_line(&title, "title", MAX_TITLE_CHARS))
         .transpose()?;
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let (item, scope) = find(&tx, viewer, id).await?;
     scope.access.write()?;
     let mut active = item.into_active_model();
@@ -162,17 +188,18 @@ pub async fn update(
         active.due_on = Set(due_on);
     }
     let item = active.update(&tx).await?;
+    announce_update(&tx, viewer, &item).await?;
     tx.commit().await?;
     Ok(item)
 }
 
 pub async fn set_done(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
     done: bool,
 ) -> AppResult<action_item::Model> {
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let (item, scope) = find(&tx, viewer, id).await?;
     scope.access.write()?;
     let completed_at = match (done, item.completed_at) {
@@ -183,6 +210,7 @@ pub async fn set_done(
     let mut active = item.into_active_model();
     active.completed_at = Set(completed_at);
     let item = active.update(&tx).await?;
+    announce_update(&tx, viewer, &item).await?;
     tx.commit().await?;
     Ok(item)
 }

@@ -5,22 +5,24 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{agenda_item, enums::TopicCategory, meeting};
+use entity::{agenda_item, enums::TopicCategory, meeting, meeting_event::MeetingEventKind};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, QueryFilter, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::{
     access::{Role, SeriesScope},
+    events::{self, NewEvent},
     idempotency, meetings, ordering,
     validate::{optional_text, required_line},
 };
 use crate::{
     auth::Viewer,
-    db::begin_write,
+    db::{Store, WriteTx},
     error::{AppError, AppResult},
+    ids::{self, NodeKind},
 };
 
 const MAX_TITLE_CHARS: usize = 200;
@@ -100,7 +102,7 @@ pub struct NewAgendaItem {
 
 /// Adds an item at the end of a meeting's agenda, authored by the viewer.
 pub async fn add(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     new: NewAgendaItem,
     client_mutation_id: Option<&str>,
@@ -108,7 +110,7 @@ pub async fn add(
     let title = required_line(&new.title, "title", MAX_TITLE_CHARS)?;
     let description = optional_text(new.description, "description", MAX_DESCRIPTION_CHARS)?;
     idempotency::create_once(
-        db,
+        store,
         viewer.id(),
         client_mutation_id,
         "addAgendaItem",
@@ -134,6 +136,12 @@ pub async fn add(
             }
             .insert(tx)
             .await?;
+            events::record(
+                tx,
+                meeting.id,
+                NewEvent::new(MeetingEventKind::AgendaItemAdded, viewer.id()).agenda_item(item.id),
+            )
+            .await?;
             Ok(item.id)
         },
     )
@@ -149,7 +157,7 @@ pub struct AgendaChanges {
 
 /// Edits one of the viewer's own items.
 pub async fn update(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
     changes: AgendaChanges,
@@ -162,7 +170,7 @@ pub async fn update(
         .description
         .map(|text| optional_text(text, "description", MAX_DESCRIPTION_CHARS))
         .transpose()?;
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let (item, _, _) = find_own(&tx, viewer, id).await?;
     let mut active = item.into_active_model();
     if let Some(title) = title {
@@ -175,17 +183,19 @@ pub async fn update(
         active.category = Set(category);
     }
     let item = active.update(&tx).await?;
+    events::record(
+        &tx,
+        item.meeting_id,
+        NewEvent::new(MeetingEventKind::AgendaItemUpdated, viewer.id()).agenda_item(item.id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(item)
 }
 
 /// Removes one of the viewer's own items (and clears it as the current topic).
-pub async fn remove(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: Uuid,
-) -> AppResult<meeting::Model> {
-    let tx = begin_write(db).await?;
+pub async fn remove(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<meeting::Model> {
+    let tx = store.begin().await?;
     let (item, meeting, _) = find_own(&tx, viewer, id).await?;
     // Items carried over from this one keep existing; they just lose the link.
     agenda_item::Entity::update_many()
@@ -205,6 +215,13 @@ pub async fn remove(
         .exec(&tx)
         .await?;
     agenda_item::Entity::delete_by_id(item.id).exec(&tx).await?;
+    let removed = ids::encode(NodeKind::AgendaItem, item.id).0;
+    events::record(
+        &tx,
+        meeting.id,
+        NewEvent::new(MeetingEventKind::AgendaItemRemoved, viewer.id()).removed(removed),
+    )
+    .await?;
     tx.commit().await?;
     Ok(meeting)
 }
@@ -223,12 +240,12 @@ async fn find_own(
 
 /// Moves an item right after another of the same meeting, or to the top (`after: None`).
 pub async fn move_after(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
     after: Option<Uuid>,
 ) -> AppResult<meeting::Model> {
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let (item, meeting, _) = find_writable(&tx, viewer, id).await?;
     let others: Vec<agenda_item::Model> = agenda_of(&tx, meeting.id)
         .await?
@@ -259,6 +276,12 @@ pub async fn move_after(
     } else {
         set_position(&tx, item.id, key).await?;
     }
+    events::record(
+        &tx,
+        meeting.id,
+        NewEvent::new(MeetingEventKind::AgendaItemMoved, viewer.id()).agenda_item(id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(meeting)
 }
@@ -282,16 +305,22 @@ async fn renumber(conn: &impl ConnectionTrait, ordered: &[agenda_item::Model]) -
 
 /// Marks an item discussed, or not.
 pub async fn set_discussed(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
     discussed: bool,
 ) -> AppResult<agenda_item::Model> {
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let (item, _, _) = find_writable(&tx, viewer, id).await?;
     let mut active = item.into_active_model();
     active.discussed_at = Set(discussed.then(Utc::now));
     let item = active.update(&tx).await?;
+    events::record(
+        &tx,
+        item.meeting_id,
+        NewEvent::new(MeetingEventKind::AgendaItemUpdated, viewer.id()).agenda_item(item.id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(item)
 }
@@ -312,7 +341,7 @@ pub async fn require_on_meeting(
 
 /// Copies the undiscussed items of one meeting to the end of another's agenda, linked to their
 /// originals, keeping their order.
-pub async fn carry_over(tx: &DatabaseTransaction, from: Uuid, to: Uuid) -> AppResult<()> {
+pub async fn carry_over(tx: &WriteTx, actor_id: Uuid, from: Uuid, to: Uuid) -> AppResult<()> {
     let open: Vec<agenda_item::Model> = agenda_of(tx, from)
         .await?
         .into_iter()
@@ -340,6 +369,18 @@ pub async fn carry_over(tx: &DatabaseTransaction, from: Uuid, to: Uuid) -> AppRe
             created_at: Set(now),
         });
     }
+    let added: Vec<Uuid> = copies
+        .iter()
+        .filter_map(|copy| copy.id.clone().take())
+        .collect();
     agenda_item::Entity::insert_many(copies).exec(tx).await?;
+    for id in added {
+        events::record(
+            tx,
+            to,
+            NewEvent::new(MeetingEventKind::AgendaItemAdded, actor_id).agenda_item(id),
+        )
+        .await?;
+    }
     Ok(())
 }

@@ -4,20 +4,22 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::check_in;
+use entity::{check_in, meeting_event::MeetingEventKind};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
 use super::{
     access::{Role, SeriesScope},
+    events::{self, NewEvent},
     idempotency, meetings,
     validate::{self, optional_text},
 };
 use crate::{
     auth::Viewer,
+    db::Store,
     error::{AppError, AppResult},
 };
 
@@ -79,7 +81,7 @@ pub struct NewCheckIn {
 
 /// The report's check-in for a meeting; a second one for the same meeting replaces the first.
 pub async fn submit(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     new: NewCheckIn,
     client_mutation_id: Option<&str>,
@@ -87,7 +89,7 @@ pub async fn submit(
     let mood = validate::in_range(new.mood, "mood", 1..=5)?;
     let comment = optional_text(new.comment, "comment", MAX_COMMENT_CHARS)?;
     idempotency::create_once(
-        db,
+        store,
         viewer.id(),
         client_mutation_id,
         "submitCheckIn",
@@ -123,6 +125,12 @@ pub async fn submit(
                     .await?
                 }
             };
+            let mut event =
+                NewEvent::new(MeetingEventKind::CheckInSubmitted, viewer.id()).check_in(saved.id);
+            if !saved.shared_with_manager {
+                event = event.private_to(viewer.id());
+            }
+            events::record(tx, meeting.id, event).await?;
             Ok(saved.id)
         },
     )

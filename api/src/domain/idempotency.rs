@@ -4,11 +4,11 @@
 
 use chrono::Utc;
 use entity::client_mutation;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::{
-    db::begin_write,
+    db::{Store, WriteTx},
     error::{AppError, AppResult},
 };
 
@@ -17,11 +17,11 @@ const MAX_KEY_CHARS: usize = 100;
 /// Runs `create` in a write transaction unless `key` was already used by `user_id`; returns the
 /// id of the created (or first-created) object.
 pub async fn create_once(
-    db: &DatabaseConnection,
+    store: &Store,
     user_id: Uuid,
     key: Option<&str>,
     mutation: &'static str,
-    create: impl AsyncFnOnce(&DatabaseTransaction) -> AppResult<Uuid>,
+    create: impl AsyncFnOnce(&WriteTx) -> AppResult<Uuid>,
 ) -> AppResult<Uuid> {
     if let Some(key) = key {
         if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
@@ -29,11 +29,11 @@ pub async fn create_once(
                 "clientMutationId must be 1 to {MAX_KEY_CHARS} characters"
             )));
         }
-        if let Some(first) = lookup(db, user_id, key, mutation).await? {
+        if let Some(first) = lookup(&store.db, user_id, key, mutation).await? {
             return Ok(first);
         }
     }
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let id = create(&tx).await?;
     if let Some(key) = key {
         let recorded = client_mutation::ActiveModel {
@@ -49,7 +49,7 @@ pub async fn create_once(
             // A concurrent retry got there first: undo ours and answer with theirs.
             tx.rollback().await?;
             if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
-                return lookup(db, user_id, key, mutation)
+                return lookup(&store.db, user_id, key, mutation)
                     .await?
                     .ok_or_else(|| AppError::internal("a recorded client mutation vanished"));
             }

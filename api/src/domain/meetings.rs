@@ -9,22 +9,26 @@
 use chrono::{DateTime, Duration, Months, Utc};
 use entity::{
     enums::{Cadence, MeetingFormat, MeetingStatus},
-    meeting, one_on_one,
+    meeting,
+    meeting_event::MeetingEventKind,
+    one_on_one,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::{
     access::SeriesScope,
-    agenda, idempotency, series,
+    agenda,
+    events::{self, NewEvent},
+    idempotency, series,
     validate::{self, optional_text},
 };
 use crate::{
     auth::Viewer,
-    db::begin_write,
+    db::{Store, WriteTx},
     error::{AppError, AppResult},
 };
 
@@ -80,7 +84,7 @@ pub struct NewMeeting {
 
 /// Schedules a meeting of a series; durations and format default to the series'.
 pub async fn schedule(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     new: NewMeeting,
     client_mutation_id: Option<&str>,
@@ -90,7 +94,7 @@ pub async fn schedule(
     }
     let location = optional_text(new.location, "location", MAX_LOCATION_CHARS)?;
     idempotency::create_once(
-        db,
+        store,
         viewer.id(),
         client_mutation_id,
         "scheduleMeeting",
@@ -104,6 +108,12 @@ pub async fn schedule(
                 new.duration_minutes,
                 new.format,
                 location,
+            )
+            .await?;
+            events::record(
+                tx,
+                meeting.id,
+                NewEvent::new(MeetingEventKind::MeetingUpdated, viewer.id()),
             )
             .await?;
             Ok(meeting.id)
@@ -132,18 +142,19 @@ async fn insert(
         ended_at: Set(None),
         current_topic_id: Set(None),
         created_at: Set(Utc::now()),
+        last_event_sequence: Set(0),
     }
     .insert(conn)
     .await?)
 }
 
 pub async fn reschedule(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
     scheduled_at: DateTime<Utc>,
 ) -> AppResult<meeting::Model> {
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     find_writable(&tx, viewer, id).await?;
     let meeting = transition(
         &tx,
@@ -153,18 +164,20 @@ pub async fn reschedule(
         |update| update.col_expr(meeting::Column::ScheduledAt, Expr::value(scheduled_at)),
     )
     .await?;
+    events::record(
+        &tx,
+        id,
+        NewEvent::new(MeetingEventKind::MeetingUpdated, viewer.id()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(meeting)
 }
 
 /// Starts a meeting. Earlier meetings of the series still scheduled were skipped: they are
 /// cancelled and their open items come to this one.
-pub async fn start(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: Uuid,
-) -> AppResult<meeting::Model> {
-    let tx = begin_write(db).await?;
+pub async fn start(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<meeting::Model> {
+    let tx = store.begin().await?;
     let (meeting, _) = find_writable(&tx, viewer, id).await?;
     let now = Utc::now();
     let started = transition(
@@ -173,6 +186,12 @@ pub async fn start(
         MeetingStatus::Scheduled,
         MeetingStatus::InProgress,
         |update| update.col_expr(meeting::Column::StartedAt, Expr::value(now)),
+    )
+    .await?;
+    events::record(
+        &tx,
+        id,
+        NewEvent::new(MeetingEventKind::MeetingStarted, viewer.id()),
     )
     .await?;
     let skipped = meeting::Entity::find()
@@ -191,7 +210,13 @@ pub async fn start(
             |u| u,
         )
         .await?;
-        agenda::carry_over(&tx, earlier.id, started.id).await?;
+        events::record(
+            &tx,
+            earlier.id,
+            NewEvent::new(MeetingEventKind::MeetingUpdated, viewer.id()),
+        )
+        .await?;
+        agenda::carry_over(&tx, viewer.id(), earlier.id, started.id).await?;
     }
     tx.commit().await?;
     Ok(started)
@@ -199,11 +224,11 @@ pub async fn start(
 
 /// Ends a meeting; returns it and the next meeting, where its open items now are.
 pub async fn end(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<(meeting::Model, meeting::Model)> {
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let (_, scope) = find_writable(&tx, viewer, id).await?;
     let now = Utc::now();
     let ended = transition(
@@ -214,18 +239,20 @@ pub async fn end(
         |update| update.col_expr(meeting::Column::EndedAt, Expr::value(now)),
     )
     .await?;
-    let next = pass_items_on(&tx, &scope.series, &ended).await?;
+    events::record(
+        &tx,
+        id,
+        NewEvent::new(MeetingEventKind::MeetingEnded, viewer.id()),
+    )
+    .await?;
+    let next = pass_items_on(&tx, viewer.id(), &scope.series, &ended).await?;
     tx.commit().await?;
     Ok((ended, next))
 }
 
 /// Cancels a scheduled meeting; its items go on to the next meeting.
-pub async fn cancel(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: Uuid,
-) -> AppResult<meeting::Model> {
-    let tx = begin_write(db).await?;
+pub async fn cancel(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<meeting::Model> {
+    let tx = store.begin().await?;
     let (_, scope) = find_writable(&tx, viewer, id).await?;
     let cancelled = transition(
         &tx,
@@ -235,7 +262,13 @@ pub async fn cancel(
         |u| u,
     )
     .await?;
-    pass_items_on(&tx, &scope.series, &cancelled).await?;
+    events::record(
+        &tx,
+        id,
+        NewEvent::new(MeetingEventKind::MeetingUpdated, viewer.id()),
+    )
+    .await?;
+    pass_items_on(&tx, viewer.id(), &scope.series, &cancelled).await?;
     tx.commit().await?;
     Ok(cancelled)
 }
@@ -243,7 +276,8 @@ pub async fn cancel(
 /// Carries the open items of `from` to the next meeting that will happen, scheduling one from
 /// the cadence if the series has none.
 async fn pass_items_on(
-    tx: &DatabaseTransaction,
+    tx: &WriteTx,
+    actor_id: Uuid,
     series: &one_on_one::Model,
     from: &meeting::Model,
 ) -> AppResult<meeting::Model> {
@@ -258,10 +292,17 @@ async fn pass_items_on(
         Some(next) => next,
         None => {
             let at = next_occurrence(series.cadence, from.scheduled_at, Utc::now());
-            insert(tx, series, at, None, None, from.location.clone()).await?
+            let next = insert(tx, series, at, None, None, from.location.clone()).await?;
+            events::record(
+                tx,
+                next.id,
+                NewEvent::new(MeetingEventKind::MeetingUpdated, actor_id),
+            )
+            .await?;
+            next
         }
     };
-    agenda::carry_over(tx, from.id, next.id).await?;
+    agenda::carry_over(tx, actor_id, from.id, next.id).await?;
     Ok(next)
 }
 
@@ -328,12 +369,12 @@ pub fn require_open(meeting: &meeting::Model) -> AppResult<()> {
 
 /// Sets or clears the topic being discussed.
 pub async fn set_current_topic(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     id: Uuid,
     agenda_item_id: Option<Uuid>,
 ) -> AppResult<meeting::Model> {
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let (meeting, _) = find_writable(&tx, viewer, id).await?;
     require_open(&meeting)?;
     if let Some(item_id) = agenda_item_id {
@@ -342,6 +383,11 @@ pub async fn set_current_topic(
     let mut active: meeting::ActiveModel = meeting.into();
     active.current_topic_id = Set(agenda_item_id);
     let meeting = active.update(&tx).await?;
+    let mut event = NewEvent::new(MeetingEventKind::CurrentTopicChanged, viewer.id());
+    if let Some(item_id) = agenda_item_id {
+        event = event.agenda_item(item_id);
+    }
+    events::record(&tx, id, event).await?;
     tx.commit().await?;
     Ok(meeting)
 }

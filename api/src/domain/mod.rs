@@ -7,6 +7,7 @@ pub mod action_items;
 pub mod agenda;
 pub mod check_ins;
 pub mod crypto;
+pub mod events;
 pub mod idempotency;
 pub mod identity;
 pub mod meetings;

@@ -5,20 +5,26 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{enums::NoteVisibility, note};
+use entity::{enums::NoteVisibility, meeting_event::MeetingEventKind, note};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set,
     sea_query::{Expr, ExprTrait},
 };
 use secrecy::SecretBox;
 use uuid::Uuid;
 
-use super::{access::SeriesScope, crypto, idempotency, meetings};
+use super::{
+    access::SeriesScope,
+    crypto,
+    events::{self, NewEvent},
+    idempotency, meetings,
+};
 use crate::{
     auth::Viewer,
-    db::begin_write,
+    db::Store,
     error::{AppError, AppResult},
+    ids::{self, NodeKind},
 };
 
 pub const MAX_BODY_CHARS: usize = 100_000;
@@ -30,7 +36,16 @@ pub fn readable_by(viewer: &Viewer) -> Condition {
         .add(note::Column::AuthorId.eq(viewer.id()))
 }
 
-fn can_read(viewer: &Viewer, note: &note::Model) -> bool {
+/// An event about a private note reaches its author alone.
+fn about(event: NewEvent, visibility: NoteVisibility, author: &Viewer) -> NewEvent {
+    match visibility {
+        NoteVisibility::Private => event.private_to(author.id()),
+        NoteVisibility::Shared => event,
+    }
+}
+
+/// Whether the viewer (a participant of the note's meeting) may read it.
+pub fn can_read(viewer: &Viewer, note: &note::Model) -> bool {
     note.visibility == NoteVisibility::Shared || note.author_id == viewer.id()
 }
 
@@ -103,7 +118,7 @@ pub struct NewNote {
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    store: &Store,
     data_key: &SecretBox<[u8; 32]>,
     viewer: &Viewer,
     new: NewNote,
@@ -112,7 +127,7 @@ pub async fn create(
     let id = Uuid::now_v7();
     let (body, sealed_body) = stored_body(data_key, id, new.visibility, &new.body)?;
     idempotency::create_once(
-        db,
+        store,
         viewer.id(),
         client_mutation_id,
         "createNote",
@@ -133,6 +148,12 @@ pub async fn create(
             }
             .insert(tx)
             .await?;
+            let event = about(
+                NewEvent::new(MeetingEventKind::NoteCreated, viewer.id()).note(id),
+                new.visibility,
+                viewer,
+            );
+            events::record(tx, meeting.id, event).await?;
             Ok(id)
         },
     )
@@ -142,14 +163,14 @@ pub async fn create(
 /// Replaces a note's body if it is still at `expected_version`; otherwise `Conflict` with the
 /// current version, so no edit is silently lost.
 pub async fn update(
-    db: &DatabaseConnection,
+    store: &Store,
     data_key: &SecretBox<[u8; 32]>,
     viewer: &Viewer,
     id: Uuid,
     body: &str,
     expected_version: i32,
 ) -> AppResult<note::Model> {
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let (note, scope) = find(&tx, viewer, id).await?;
     scope.access.write()?;
     let (body, sealed_body) = stored_body(data_key, note.id, note.visibility, body)?;
@@ -178,19 +199,33 @@ pub async fn update(
             current_version: Some(current.version),
         });
     }
+    let event = about(
+        NewEvent::new(MeetingEventKind::NoteUpdated, viewer.id()).note(id),
+        current.visibility,
+        viewer,
+    );
+    events::record(&tx, current.meeting_id, event).await?;
     tx.commit().await?;
     Ok(current)
 }
 
 /// Deletes one of the viewer's own notes.
-pub async fn delete(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResult<note::Model> {
-    let tx = begin_write(db).await?;
+pub async fn delete(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<note::Model> {
+    let tx = store.begin().await?;
     let (note, scope) = find(&tx, viewer, id).await?;
     scope.access.write()?;
     if note.author_id != viewer.id() {
         return Err(AppError::Forbidden);
     }
     note::Entity::delete_by_id(id).exec(&tx).await?;
+    let removed = NewEvent::new(MeetingEventKind::NoteDeleted, viewer.id())
+        .removed(ids::encode(NodeKind::Note, id).0);
+    events::record(
+        &tx,
+        note.meeting_id,
+        about(removed, note.visibility, viewer),
+    )
+    .await?;
     tx.commit().await?;
     Ok(note)
 }

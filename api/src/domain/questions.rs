@@ -3,14 +3,15 @@
 use chrono::Utc;
 use entity::{enums::TopicCategory, question};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
+    Set,
 };
 use uuid::Uuid;
 
 use super::{idempotency, validate::required_line};
 use crate::{
     auth::Viewer,
+    db::Store,
     error::{AppError, AppResult},
 };
 
@@ -43,7 +44,7 @@ pub async fn find(
 
 /// Admin: adds a question of the organisation's own.
 pub async fn add(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     category: TopicCategory,
     text: &str,
@@ -52,7 +53,7 @@ pub async fn add(
     viewer.require_admin()?;
     let text = required_line(text, "text", MAX_TEXT_CHARS)?;
     idempotency::create_once(
-        db,
+        store,
         viewer.id(),
         client_mutation_id,
         "addQuestion",
@@ -73,12 +74,12 @@ pub async fn add(
 }
 
 /// Admin: removes one of the organisation's own questions (built-in ones stay).
-pub async fn remove(db: &DatabaseConnection, viewer: &Viewer, id: Uuid) -> AppResult<()> {
+pub async fn remove(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<()> {
     viewer.require_admin()?;
-    let question = find(db, viewer, id).await?;
+    let question = find(&store.db, viewer, id).await?;
     if question.organization_id.is_none() {
         return Err(AppError::bad_input("built-in questions cannot be removed"));
     }
-    question::Entity::delete_by_id(id).exec(db).await?;
+    question::Entity::delete_by_id(id).exec(&store.db).await?;
     Ok(())
 }

@@ -34,7 +34,7 @@ in_series!(ActionItem, action_item::Model);
 impl ActionItem {
     async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Self> {
         let viewer = ctx.viewer()?;
-        let (model, scope) = action_items::find(&ctx.state()?.db, &viewer, id).await?;
+        let (model, scope) = action_items::find(&ctx.state()?.store.db, &viewer, id).await?;
         Ok(Self::new(model, Arc::new(scope)))
     }
 }
@@ -137,7 +137,7 @@ impl ActionItemMutation {
     ) -> AppResult<CreateActionItemPayload> {
         let viewer = ctx.viewer()?;
         let id = action_items::create(
-            &ctx.state()?.db,
+            &ctx.state()?.store,
             &viewer,
             NewActionItem {
                 meeting_id: ids::decode_as(NodeKind::Meeting, &input.meeting_id)?,
@@ -168,7 +168,7 @@ impl ActionItemMutation {
             MaybeUndefined::Value(date) => Some(Some(date)),
         };
         action_items::update(
-            &ctx.state()?.db,
+            &ctx.state()?.store,
             &viewer,
             id,
             ActionItemChanges {
@@ -192,7 +192,7 @@ impl ActionItemMutation {
     ) -> AppResult<ActionItemPayload<DoneKind>> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::ActionItem, &input.action_item_id)?;
-        action_items::set_done(&ctx.state()?.db, &viewer, id, input.done).await?;
+        action_items::set_done(&ctx.state()?.store, &viewer, id, input.done).await?;
         Ok(ActionItemPayload {
             action_item: ActionItem::load(ctx, id).await?,
             kind: std::marker::PhantomData,

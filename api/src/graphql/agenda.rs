@@ -34,7 +34,7 @@ in_series!(AgendaItem, agenda_item::Model);
 impl AgendaItem {
     async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Self> {
         let viewer = ctx.viewer()?;
-        let (model, _, scope) = agenda::find(&ctx.state()?.db, &viewer, id).await?;
+        let (model, _, scope) = agenda::find(&ctx.state()?.store.db, &viewer, id).await?;
         Ok(Self::new(model, Arc::new(scope)))
     }
 }
@@ -173,7 +173,7 @@ impl AgendaMutation {
     ) -> AppResult<AddAgendaItemPayload> {
         let viewer = ctx.viewer()?;
         let id = agenda::add(
-            &ctx.state()?.db,
+            &ctx.state()?.store,
             &viewer,
             NewAgendaItem {
                 meeting_id: ids::decode_as(NodeKind::Meeting, &input.meeting_id)?,
@@ -204,7 +204,7 @@ impl AgendaMutation {
             MaybeUndefined::Value(text) => Some(Some(text)),
         };
         agenda::update(
-            &ctx.state()?.db,
+            &ctx.state()?.store,
             &viewer,
             id,
             AgendaChanges {
@@ -230,7 +230,7 @@ impl AgendaMutation {
         let id = ids::decode_as(NodeKind::AgendaItem, &input.agenda_item_id)?;
         let after =
             ids::decode_optional(NodeKind::AgendaItem, input.after_agenda_item_id.as_ref())?;
-        let meeting = agenda::move_after(&ctx.state()?.db, &viewer, id, after).await?;
+        let meeting = agenda::move_after(&ctx.state()?.store, &viewer, id, after).await?;
         Ok(MeetingPayload::new(Meeting::load(ctx, meeting.id).await?))
     }
 
@@ -242,7 +242,7 @@ impl AgendaMutation {
     ) -> AppResult<AgendaItemPayload<DiscussedKind>> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::AgendaItem, &input.agenda_item_id)?;
-        agenda::set_discussed(&ctx.state()?.db, &viewer, id, input.discussed).await?;
+        agenda::set_discussed(&ctx.state()?.store, &viewer, id, input.discussed).await?;
         Ok(AgendaItemPayload {
             agenda_item: AgendaItem::load(ctx, id).await?,
             kind: std::marker::PhantomData,
@@ -257,7 +257,7 @@ impl AgendaMutation {
     ) -> AppResult<RemoveAgendaItemPayload> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::AgendaItem, &input.agenda_item_id)?;
-        agenda::remove(&ctx.state()?.db, &viewer, id).await?;
+        agenda::remove(&ctx.state()?.store, &viewer, id).await?;
         Ok(RemoveAgendaItemPayload {
             removed_agenda_item_id: input.agenda_item_id,
         })

@@ -92,9 +92,9 @@ impl CheckInMutation {
         input: SubmitCheckInInput,
     ) -> AppResult<SubmitCheckInPayload> {
         let viewer = ctx.viewer()?;
-        let db = &ctx.state()?.db;
+        let store = &ctx.state()?.store;
         let id = check_ins::submit(
-            db,
+            store,
             &viewer,
             NewCheckIn {
                 meeting_id: ids::decode_as(NodeKind::Meeting, &input.meeting_id)?,
@@ -105,7 +105,7 @@ impl CheckInMutation {
             input.client_mutation_id.as_deref(),
         )
         .await?;
-        let (model, scope) = check_ins::find(db, &viewer, id).await?;
+        let (model, scope) = check_ins::find(&store.db, &viewer, id).await?;
         Ok(SubmitCheckInPayload {
             check_in: CheckIn::new(model, Arc::new(scope)),
             client_mutation_id: input.client_mutation_id,

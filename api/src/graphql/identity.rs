@@ -93,7 +93,7 @@ impl IdentityMutation {
     ) -> AppResult<SessionPayload<SignUpKind>> {
         let state = ctx.state()?;
         let session = identity::sign_up(
-            &state.db,
+            &state.store.db,
             &state.token_keys,
             SignUp {
                 organization_name: input.organization_name,
@@ -113,8 +113,13 @@ impl IdentityMutation {
         input: SignInInput,
     ) -> AppResult<SessionPayload<SignInKind>> {
         let state = ctx.state()?;
-        let session =
-            identity::sign_in(&state.db, &state.token_keys, &input.email, input.password).await?;
+        let session = identity::sign_in(
+            &state.store.db,
+            &state.token_keys,
+            &input.email,
+            input.password,
+        )
+        .await?;
         Ok(into_payload(ctx, session))
     }
 
@@ -126,13 +131,14 @@ impl IdentityMutation {
         input: RefreshSessionInput,
     ) -> AppResult<SessionPayload<RefreshKind>> {
         let state = ctx.state()?;
-        let session = session::refresh(&state.db, &state.token_keys, &input.refresh_token).await?;
+        let session =
+            session::refresh(&state.store.db, &state.token_keys, &input.refresh_token).await?;
         Ok(into_payload(ctx, session))
     }
 
     /// Ends the session a refresh token belongs to.
     async fn sign_out(&self, ctx: &Context<'_>, input: SignOutInput) -> AppResult<SignOutPayload> {
-        session::end(&ctx.state()?.db, &input.refresh_token).await?;
+        session::end(&ctx.state()?.store.db, &input.refresh_token).await?;
         Ok(SignOutPayload { ok: true })
     }
 }

@@ -38,7 +38,7 @@ impl Meeting {
     /// Loads a meeting for the viewer (`NotFound` if they may not see it).
     pub async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Self> {
         let viewer = ctx.viewer()?;
-        let (model, scope) = meetings::find(&ctx.state()?.db, &viewer, id).await?;
+        let (model, scope) = meetings::find(&ctx.state()?.store.db, &viewer, id).await?;
         Ok(Self::new(model, Arc::new(scope)))
     }
 }
@@ -245,7 +245,7 @@ impl MeetingMutation {
     ) -> AppResult<ScheduleMeetingPayload> {
         let viewer = ctx.viewer()?;
         let id = meetings::schedule(
-            &ctx.state()?.db,
+            &ctx.state()?.store,
             &viewer,
             NewMeeting {
                 one_on_one_id: ids::decode_as(NodeKind::OneOnOne, &input.one_on_one_id)?,
@@ -271,7 +271,7 @@ impl MeetingMutation {
     ) -> AppResult<MeetingPayload<RescheduleKind>> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::Meeting, &input.meeting_id)?;
-        meetings::reschedule(&ctx.state()?.db, &viewer, id, input.scheduled_at).await?;
+        meetings::reschedule(&ctx.state()?.store, &viewer, id, input.scheduled_at).await?;
         Ok(MeetingPayload::new(Meeting::load(ctx, id).await?))
     }
 
@@ -283,7 +283,7 @@ impl MeetingMutation {
     ) -> AppResult<MeetingPayload<StartKind>> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::Meeting, &input.meeting_id)?;
-        meetings::start(&ctx.state()?.db, &viewer, id).await?;
+        meetings::start(&ctx.state()?.store, &viewer, id).await?;
         Ok(MeetingPayload::new(Meeting::load(ctx, id).await?))
     }
 
@@ -295,7 +295,7 @@ impl MeetingMutation {
     ) -> AppResult<EndMeetingPayload> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::Meeting, &input.meeting_id)?;
-        let (ended, next) = meetings::end(&ctx.state()?.db, &viewer, id).await?;
+        let (ended, next) = meetings::end(&ctx.state()?.store, &viewer, id).await?;
         Ok(EndMeetingPayload {
             meeting: Meeting::load(ctx, ended.id).await?,
             next_meeting: Meeting::load(ctx, next.id).await?,
@@ -310,7 +310,7 @@ impl MeetingMutation {
     ) -> AppResult<MeetingPayload<CancelKind>> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::Meeting, &input.meeting_id)?;
-        meetings::cancel(&ctx.state()?.db, &viewer, id).await?;
+        meetings::cancel(&ctx.state()?.store, &viewer, id).await?;
         Ok(MeetingPayload::new(Meeting::load(ctx, id).await?))
     }
 
@@ -323,7 +323,7 @@ impl MeetingMutation {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::Meeting, &input.meeting_id)?;
         let item = ids::decode_optional(NodeKind::AgendaItem, input.agenda_item_id.as_ref())?;
-        meetings::set_current_topic(&ctx.state()?.db, &viewer, id, item).await?;
+        meetings::set_current_topic(&ctx.state()?.store, &viewer, id, item).await?;
         Ok(MeetingPayload::new(Meeting::load(ctx, id).await?))
     }
 }

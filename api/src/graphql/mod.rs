@@ -92,7 +92,7 @@ pub fn request_data(
     let viewer = viewer.map(std::sync::Arc::new);
     request
         .data(loaders::Loaders::new(
-            &state.db,
+            &state.store.db,
             viewer.clone(),
             std::time::Duration::from_millis(state.config.dataloader_delay_ms),
         ))

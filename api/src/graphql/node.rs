@@ -40,7 +40,7 @@ impl NodeQuery {
     /// Any object by its global id.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Node>> {
         let viewer = ctx.viewer()?;
-        let db = &ctx.state()?.db;
+        let db = &ctx.state()?.store.db;
         let (kind, uuid) = ids::decode(&id).ok_or(AppError::NotFound)?;
         let node = match kind {
             NodeKind::User => Node::User(User(users::find_visible(db, &viewer, uuid).await?)),

@@ -35,7 +35,7 @@ in_series!(Note, note::Model);
 impl Note {
     async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Self> {
         let viewer = ctx.viewer()?;
-        let (model, scope) = notes::find(&ctx.state()?.db, &viewer, id).await?;
+        let (model, scope) = notes::find(&ctx.state()?.store.db, &viewer, id).await?;
         Ok(Self::new(model, Arc::new(scope)))
     }
 }
@@ -130,7 +130,7 @@ impl NoteMutation {
         let viewer = ctx.viewer()?;
         let state = ctx.state()?;
         let id = notes::create(
-            &state.db,
+            &state.store,
             &state.data_key,
             &viewer,
             NewNote {
@@ -157,7 +157,7 @@ impl NoteMutation {
         let state = ctx.state()?;
         let id = ids::decode_as(NodeKind::Note, &input.note_id)?;
         let model = notes::update(
-            &state.db,
+            &state.store,
             &state.data_key,
             &viewer,
             id,
@@ -165,7 +165,7 @@ impl NoteMutation {
             input.expected_version,
         )
         .await?;
-        let (_, scope) = notes::find(&state.db, &viewer, model.id).await?;
+        let (_, scope) = notes::find(&state.store.db, &viewer, model.id).await?;
         Ok(UpdateNotePayload {
             note: Note::new(model, Arc::new(scope)),
         })
@@ -179,7 +179,7 @@ impl NoteMutation {
     ) -> AppResult<DeleteNotePayload> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::Note, &input.note_id)?;
-        notes::delete(&ctx.state()?.db, &viewer, id).await?;
+        notes::delete(&ctx.state()?.store, &viewer, id).await?;
         Ok(DeleteNotePayload {
             deleted_note_id: input.note_id,
         })

@@ -38,7 +38,7 @@ impl Organization {
         let viewer = ctx.viewer()?;
         viewer.require_admin()?;
         pagination::paginate(
-            &ctx.state()?.db,
+            &ctx.state()?.store.db,
             users::visible_to(&viewer),
             user::Column::Id,
             |user| user.id,
@@ -59,7 +59,7 @@ impl OrganizationQuery {
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
         let viewer = ctx.viewer()?;
         let organization =
-            organizations::find_visible(&ctx.state()?.db, &viewer, viewer.organization_id())
+            organizations::find_visible(&ctx.state()?.store.db, &viewer, viewer.organization_id())
                 .await?;
         Ok(Organization(organization))
     }

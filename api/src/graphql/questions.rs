@@ -53,7 +53,7 @@ impl QuestionQuery {
     ) -> AppResult<Page<Question>> {
         let viewer = ctx.viewer()?;
         pagination::paginate(
-            &ctx.state()?.db,
+            &ctx.state()?.store.db,
             questions::visible_to(&viewer, category.map(Into::into)),
             question::Column::Id,
             |question| question.id,
@@ -101,9 +101,9 @@ impl QuestionMutation {
         input: AddQuestionInput,
     ) -> AppResult<AddQuestionPayload> {
         let viewer = ctx.viewer()?;
-        let db = &ctx.state()?.db;
+        let store = &ctx.state()?.store;
         let id = questions::add(
-            db,
+            store,
             &viewer,
             input.category.into(),
             &input.text,
@@ -111,7 +111,7 @@ impl QuestionMutation {
         )
         .await?;
         Ok(AddQuestionPayload {
-            question: Question(questions::find(db, &viewer, id).await?),
+            question: Question(questions::find(&store.db, &viewer, id).await?),
             client_mutation_id: input.client_mutation_id,
         })
     }
@@ -124,7 +124,7 @@ impl QuestionMutation {
     ) -> AppResult<RemoveQuestionPayload> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::Question, &input.question_id)?;
-        questions::remove(&ctx.state()?.db, &viewer, id).await?;
+        questions::remove(&ctx.state()?.store, &viewer, id).await?;
         Ok(RemoveQuestionPayload {
             removed_question_id: input.question_id,
         })

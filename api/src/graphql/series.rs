@@ -96,7 +96,7 @@ impl OneOnOne {
         let select =
             meeting::Entity::find().filter(meeting::Column::OneOnOneId.eq(self.scope.series.id));
         pagination::paginate(
-            &ctx.state()?.db,
+            &ctx.state()?.store.db,
             select,
             meeting::Column::Id,
             |meeting| meeting.id,
@@ -149,7 +149,7 @@ impl SeriesMutation {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::OneOnOne, &input.one_on_one_id)?;
         let series = series::update(
-            &ctx.state()?.db,
+            &ctx.state()?.store.db,
             &viewer,
             id,
             SeriesChanges {

@@ -118,7 +118,7 @@ impl User {
         let viewer = ctx.viewer()?;
         let select = series::of_user(&viewer, self.0.id, include_archived.unwrap_or(false));
         pagination::paginate(
-            &ctx.state()?.db,
+            &ctx.state()?.store.db,
             select,
             entity::one_on_one::Column::Id,
             |series| series.id,
@@ -200,7 +200,7 @@ impl UserMutation {
         let viewer = ctx.viewer()?;
         let manager_id = ids::decode_optional(NodeKind::User, input.manager_id.as_ref())?;
         let user = users::create(
-            &ctx.state()?.db,
+            &ctx.state()?.store.db,
             &viewer,
             NewUser {
                 organization_id: viewer.organization_id(),
@@ -225,7 +225,7 @@ impl UserMutation {
         let user_id = ids::decode_as(NodeKind::User, &input.user_id)?;
         let manager_id = ids::decode_optional(NodeKind::User, input.manager_id.as_ref())?;
         let (user, series) =
-            users::set_manager(&ctx.state()?.db, &viewer, user_id, manager_id).await?;
+            users::set_manager(&ctx.state()?.store.db, &viewer, user_id, manager_id).await?;
         let one_on_one = series
             .map(|series| SeriesScope::new(&viewer, series))
             .transpose()?
@@ -246,7 +246,7 @@ impl UserMutation {
     ) -> AppResult<DeactivateUserPayload> {
         let viewer = ctx.viewer()?;
         let user_id = ids::decode_as(NodeKind::User, &input.user_id)?;
-        let user = users::deactivate(&ctx.state()?.db, &viewer, user_id).await?;
+        let user = users::deactivate(&ctx.state()?.store.db, &viewer, user_id).await?;
         Ok(DeactivateUserPayload { user: User(user) })
     }
 }

@@ -289,7 +289,8 @@ async fn execute(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or_default());
-    let viewer = match viewer::authenticate(&state.db, &state.token_keys, authorization).await {
+    let viewer = match viewer::authenticate(&state.store.db, &state.token_keys, authorization).await
+    {
         Ok(viewer) => viewer,
         Err(error) => {
             let status = match error {

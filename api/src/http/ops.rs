@@ -17,7 +17,7 @@ pub async fn healthz() -> &'static str {
 
 /// The database answers; 503 otherwise, so a load balancer stops sending traffic.
 pub async fn readyz(State(http): State<HttpState>) -> Response {
-    if db::is_ready(&http.state.db).await {
+    if db::is_ready(&http.state.store.db).await {
         (StatusCode::OK, "ready").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()

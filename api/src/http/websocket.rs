@@ -42,9 +42,10 @@ pub async fn upgrade(http: HttpState, parts: &mut Parts) -> Response {
                         .get("authorization")
                         .or_else(|| payload.get("Authorization"))
                         .and_then(|value| value.as_str());
-                    let viewer = viewer::authenticate(&state.db, &state.token_keys, authorization)
-                        .await?
-                        .ok_or(AppError::Unauthenticated)?;
+                    let viewer =
+                        viewer::authenticate(&state.store.db, &state.token_keys, authorization)
+                            .await?
+                            .ok_or(AppError::Unauthenticated)?;
                     let mut data = Data::default();
                     data.insert(graphql::context::RequestViewer::new(Some(viewer.into())));
                     Ok(data)

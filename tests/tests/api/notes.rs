@@ -190,7 +190,7 @@ async fn the_author_edits_and_deletes_a_private_note() {
 
 /// Every text and binary value in every table of the database, one string per value.
 async fn every_stored_value(app: &TestApp) -> Vec<(String, String)> {
-    let db = &app.state.db;
+    let db = &app.state.store.db;
     let backend = db.get_database_backend();
     let tables_sql = match backend {
         DbBackend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",

@@ -15,7 +15,7 @@ async fn health_and_readiness_answer() {
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
     let app = spawn_app().await;
-    app.state.db.close_by_ref().await.unwrap();
+    app.state.store.db.close_by_ref().await.unwrap();
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();

@@ -242,7 +242,7 @@ async fn internal_errors_reveal_nothing() {
     let app = spawn_app().await;
     let admin = app.sign_up("Acme", "ada@example.com").await;
     // Closing the pool under the server makes every database call fail.
-    app.state.db.close_by_ref().await.unwrap();
+    app.state.store.db.close_by_ref().await.unwrap();
     let (status, body) = app
         .post_graphql("{ viewer { id } }", json!({}), Some(&admin.access_token))
         .await;

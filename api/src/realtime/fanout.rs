@@ -1,0 +1,171 @@
+//! Per-meeting fan-out inside one process. A meeting with subscribers has a hub; when its events
+//! are announced, the hub reads the new stored events once and broadcasts them to every
+//! subscriber, so 5,000 phones on one meeting cost one query per change, not 5,000.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use entity::meeting_event;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::bus::Announcement;
+use crate::error::AppResult;
+
+/// Events a subscriber may fall behind by before it is told to resume.
+pub const BUFFERED_EVENTS: usize = 256;
+/// Stored events read per query when catching up.
+pub const PAGE: u64 = 500;
+
+pub type SharedEvent = Arc<meeting_event::Model>;
+
+struct Hub {
+    sender: broadcast::Sender<SharedEvent>,
+    /// The last sequence broadcast; `None` until the first announcement.
+    last: tokio::sync::Mutex<Option<i32>>,
+}
+
+#[derive(Clone)]
+pub struct Fanout {
+    db: DatabaseConnection,
+    hubs: Arc<Mutex<HashMap<Uuid, Arc<Hub>>>>,
+}
+
+/// A subscriber's place on a meeting's hub; leaving drops the hub when it was the last.
+pub struct Listening {
+    pub events: broadcast::Receiver<SharedEvent>,
+    meeting_id: Uuid,
+    fanout: Fanout,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let mut hubs = self.fanout.lock();
+        if let Some(hub) = hubs.get(&self.meeting_id) {
+            // Our receiver is still alive while this runs.
+            if hub.sender.receiver_count() <= 1 {
+                hubs.remove(&self.meeting_id);
+            }
+        }
+    }
+}
+
+impl Fanout {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            hubs: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Hub>>> {
+        self.hubs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts receiving the meeting's events as they are announced.
+    pub fn listen(&self, meeting_id: Uuid) -> Listening {
+        let mut hubs = self.lock();
+        let hub = hubs.entry(meeting_id).or_insert_with(|| {
+            Arc::new(Hub {
+                sender: broadcast::channel(BUFFERED_EVENTS).0,
+                last: tokio::sync::Mutex::new(None),
+            })
+        });
+        Listening {
+            events: hub.sender.subscribe(),
+            meeting_id,
+            fanout: self.clone(),
+        }
+    }
+
+    /// New events exist for a meeting: its hub (if anyone listens here) broadcasts them.
+    pub fn announce(&self, announcement: Announcement) {
+        let Some(hub) = self.lock().get(&announcement.meeting_id).cloned() else {
+            return;
+        };
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            if let Err(error) = hub.pull(&db, announcement).await {
+                tracing::warn!(error = ?error, "could not read announced meeting events");
+            }
+        });
+    }
+
+    /// Announcements may have been missed (the listener reconnected): every hub re-reads.
+    pub fn resync_all(&self) {
+        let hubs: Vec<(Uuid, Arc<Hub>)> = self
+            .lock()
+            .iter()
+            .map(|(meeting_id, hub)| (*meeting_id, hub.clone()))
+            .collect();
+        for (meeting_id, hub) in hubs {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                let announcement = Announcement {
+                    meeting_id,
+                    sequence: i32::MAX,
+                };
+                if let Err(error) = hub.pull(&db, announcement).await {
+                    tracing::warn!(error = ?error, "could not resync meeting events");
+                }
+            });
+        }
+    }
+
+    /// How many meetings have local subscribers.
+    pub fn hub_count(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+impl Hub {
+    /// Broadcasts the stored events after the last one sent, in order. Serialised per hub.
+    async fn pull(&self, db: &DatabaseConnection, announcement: Announcement) -> AppResult<()> {
+        let mut last = self.last.lock().await;
+        let mut after = match *last {
+            Some(last) if last >= announcement.sequence => return Ok(()),
+            Some(last) => last,
+            // First announcement since the hub opened: subscribers read older events themselves.
+            None if announcement.sequence == i32::MAX => return Ok(()),
+            None => announcement.sequence - 1,
+        };
+        loop {
+            let events = read_after(db, announcement.meeting_id, after, PAGE).await?;
+            let Some(newest) = events.last().map(|event| event.sequence) else {
+                break;
+            };
+            let full_page = events.len() as u64 == PAGE;
+            for event in events {
+                // No receivers left is fine: the hub is about to go.
+                let _ = self.sender.send(Arc::new(event));
+            }
+            after = newest;
+            *last = Some(newest);
+            if !full_page {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Stored events of a meeting after `after`, oldest first, at most `limit`.
+pub async fn read_after(
+    db: &DatabaseConnection,
+    meeting_id: Uuid,
+    after: i32,
+    limit: u64,
+) -> AppResult<Vec<meeting_event::Model>> {
+    Ok(meeting_event::Entity::find()
+        .filter(meeting_event::Column::MeetingId.eq(meeting_id))
+        .filter(meeting_event::Column::Sequence.gt(after))
+        .order_by_asc(meeting_event::Column::Sequence)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
