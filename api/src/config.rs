@@ -66,6 +66,10 @@ pub struct Config {
     #[arg(long, env = "TETE_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
 
+    /// Seconds between WebSocket pings; a connection silent for three intervals is closed.
+    #[arg(long, env = "TETE_WS_PING_SECONDS", default_value_t = 15)]
+    pub ws_ping_seconds: u64,
+
     /// How long a DataLoader waits, in milliseconds, to gather keys into one query. Longer
     /// batches more reliably on a busy machine, at that much latency per level of nesting.
     #[arg(long, env = "TETE_DATALOADER_DELAY_MS", default_value_t = 1)]
@@ -114,6 +118,7 @@ mod tests {
             "TETE_MAX_STRING_LENGTH",
             "TETE_DB_MAX_CONNECTIONS",
             "TETE_DATALOADER_DELAY_MS",
+            "TETE_WS_PING_SECONDS",
         ] {
             assert!(
                 help.contains(variable),

@@ -2,7 +2,7 @@
 //! own (an SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set) and talks
 //! to it over HTTP as a client would.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use clap::Parser;
@@ -115,8 +115,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: tete_api::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
-    // Dropped last: the database outlives the server that uses it.
-    _database: TestDatabase,
+    // Dropped last: the database outlives the servers that use it.
+    database: Arc<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -137,6 +137,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let (database, url) = TestDatabase::create().await;
     let mut config = config_for(&url);
     configure(&mut config);
+    start(config, Arc::new(database)).await
+}
+
+async fn start(config: Config, database: Arc<TestDatabase>) -> TestApp {
     let app = Application::build(config).await.expect("the server starts");
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
@@ -149,7 +153,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         client: reqwest::Client::new(),
         state,
         shutdown: Some(shutdown),
-        _database: database,
+        database,
     }
 }
 
@@ -175,6 +179,18 @@ impl Session {
 }
 
 impl TestApp {
+    /// A second server on the same database, as another instance behind a load balancer.
+    pub async fn spawn_sibling(&self) -> TestApp {
+        let mut config = (*self.state.config).clone();
+        config.addr = "127.0.0.1:0".parse().expect("an address");
+        start(config, self.database.clone()).await
+    }
+
+    /// `ws://…/graphql`.
+    pub fn ws_url(&self) -> String {
+        format!("{}/graphql", self.address.replacen("http://", "ws://", 1))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -1,5 +1,6 @@
 //! The caller of one request, built once from its credentials.
 
+use chrono::{DateTime, Utc};
 use entity::user;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
@@ -40,6 +41,12 @@ impl Viewer {
     }
 }
 
+/// A viewer and when their credentials stop being valid.
+pub struct Authenticated {
+    pub viewer: Viewer,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Reads the `Authorization` header value: `None` (anonymous) when absent, the viewer when it
 /// holds a valid token of an active user, `Unauthenticated` for anything else. The user is
 /// re-read on every request, so a deactivated user is refused at once.
@@ -47,7 +54,7 @@ pub async fn authenticate(
     db: &DatabaseConnection,
     keys: &TokenKeys,
     authorization: Option<&str>,
-) -> Result<Option<Viewer>, AppError> {
+) -> Result<Option<Authenticated>, AppError> {
     let Some(value) = authorization else {
         return Ok(None);
     };
@@ -58,7 +65,10 @@ pub async fn authenticate(
         .await?
         .filter(|user| user.is_active() && user.token_version == claims.ver)
         .ok_or(AppError::Unauthenticated)?;
-    Ok(Some(Viewer { user }))
+    Ok(Some(Authenticated {
+        viewer: Viewer { user },
+        expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now),
+    }))
 }
 
 fn bearer_token(value: &str) -> Option<&str> {

@@ -58,3 +58,25 @@ pub enum NoteVisibility {
     Private,
     Shared,
 }
+
+/// What changed in a meeting.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::meeting_event::MeetingEventKind")]
+pub enum MeetingEventKind {
+    MeetingUpdated,
+    MeetingStarted,
+    MeetingEnded,
+    AgendaItemAdded,
+    AgendaItemUpdated,
+    AgendaItemMoved,
+    AgendaItemRemoved,
+    CurrentTopicChanged,
+    NoteCreated,
+    NoteUpdated,
+    NoteDeleted,
+    ActionItemCreated,
+    ActionItemUpdated,
+    CheckInSubmitted,
+    ParticipantJoined,
+    ParticipantLeft,
+}

@@ -142,7 +142,40 @@ loader!(
     }
 );
 
-/// Every loader of one request.
+loader!(
+    /// Notes by id.
+    NoteById, note::Model, |this, keys| {
+        let rows = note::Entity::find()
+            .filter(note::Column::Id.is_in(keys.iter().copied()))
+            .all(&this.db)
+            .await?;
+        Ok(by_id(rows, |row| row.id))
+    }
+);
+
+loader!(
+    /// Action items by id.
+    ActionItemById, action_item::Model, |this, keys| {
+        let rows = action_item::Entity::find()
+            .filter(action_item::Column::Id.is_in(keys.iter().copied()))
+            .all(&this.db)
+            .await?;
+        Ok(by_id(rows, |row| row.id))
+    }
+);
+
+loader!(
+    /// Check-ins by id.
+    CheckInById, check_in::Model, |this, keys| {
+        let rows = check_in::Entity::find()
+            .filter(check_in::Column::Id.is_in(keys.iter().copied()))
+            .all(&this.db)
+            .await?;
+        Ok(by_id(rows, |row| row.id))
+    }
+);
+
+/// Every loader of one request (or of one WebSocket connection: loaders keep no cache).
 pub struct Loaders {
     pub user_by_id: DataLoader<UserById>,
     pub reports_by_manager: DataLoader<ReportsByManager>,
@@ -154,6 +187,9 @@ pub struct Loaders {
     pub action_items_by_meeting: DataLoader<ActionItemsByMeeting>,
     pub open_action_items_by_series: DataLoader<OpenActionItemsBySeries>,
     pub check_ins_by_meeting: DataLoader<CheckInsByMeeting>,
+    pub note_by_id: DataLoader<NoteById>,
+    pub action_item_by_id: DataLoader<ActionItemById>,
+    pub check_in_by_id: DataLoader<CheckInById>,
 }
 
 impl Loaders {
@@ -178,6 +214,9 @@ impl Loaders {
             action_items_by_meeting: make!(ActionItemsByMeeting),
             open_action_items_by_series: make!(OpenActionItemsBySeries),
             check_ins_by_meeting: make!(CheckInsByMeeting),
+            note_by_id: make!(NoteById),
+            action_item_by_id: make!(ActionItemById),
+            check_in_by_id: make!(CheckInById),
         }
     }
 }

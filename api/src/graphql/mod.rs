@@ -6,6 +6,7 @@ pub mod check_ins;
 pub mod context;
 pub mod enums;
 pub mod identity;
+pub mod live;
 pub mod loaders;
 pub mod meetings;
 pub mod node;
@@ -17,7 +18,7 @@ pub mod scoped;
 pub mod series;
 pub mod users;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
 use crate::{auth::Viewer, state::AppState};
 
@@ -54,7 +55,7 @@ pub struct SeriesContentMutation(
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(PeopleMutation, SeriesContentMutation);
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, live::SubscriptionRoot>;
 
 /// Builds the schema with its limits. Connecting and migrating happen before, at start-up.
 pub fn build_schema(state: AppState) -> AppSchema {
@@ -62,7 +63,7 @@ pub fn build_schema(state: AppState) -> AppSchema {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        live::SubscriptionRoot::default(),
     )
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
@@ -77,7 +78,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        live::SubscriptionRoot::default(),
     )
     .finish()
     .sdl()

@@ -291,7 +291,7 @@ async fn execute(
         .map(|value| value.to_str().unwrap_or_default());
     let viewer = match viewer::authenticate(&state.store.db, &state.token_keys, authorization).await
     {
-        Ok(viewer) => viewer,
+        Ok(authenticated) => authenticated.map(|authenticated| authenticated.viewer),
         Err(error) => {
             let status = match error {
                 AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
