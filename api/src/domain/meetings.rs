@@ -161,13 +161,8 @@ pub async fn reschedule(
         id,
         MeetingStatus::Scheduled,
         MeetingStatus::Scheduled,
-        |update| update.col_expr(meeting::Column::ScheduledAt, Expr::value(scheduled_at)),
-    )
-    .await?;
-    events::record(
-        &tx,
-        id,
         NewEvent::new(MeetingEventKind::MeetingUpdated, viewer.id()),
+        |update| update.col_expr(meeting::Column::ScheduledAt, Expr::value(scheduled_at)),
     )
     .await?;
     tx.commit().await?;
@@ -185,13 +180,8 @@ pub async fn start(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<meetin
         id,
         MeetingStatus::Scheduled,
         MeetingStatus::InProgress,
-        |update| update.col_expr(meeting::Column::StartedAt, Expr::value(now)),
-    )
-    .await?;
-    events::record(
-        &tx,
-        id,
         NewEvent::new(MeetingEventKind::MeetingStarted, viewer.id()),
+        |update| update.col_expr(meeting::Column::StartedAt, Expr::value(now)),
     )
     .await?;
     let skipped = meeting::Entity::find()
@@ -207,13 +197,8 @@ pub async fn start(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<meetin
             earlier.id,
             MeetingStatus::Scheduled,
             MeetingStatus::Cancelled,
-            |u| u,
-        )
-        .await?;
-        events::record(
-            &tx,
-            earlier.id,
             NewEvent::new(MeetingEventKind::MeetingUpdated, viewer.id()),
+            |u| u,
         )
         .await?;
         agenda::carry_over(&tx, viewer.id(), earlier.id, started.id).await?;
@@ -236,13 +221,8 @@ pub async fn end(
         id,
         MeetingStatus::InProgress,
         MeetingStatus::Completed,
-        |update| update.col_expr(meeting::Column::EndedAt, Expr::value(now)),
-    )
-    .await?;
-    events::record(
-        &tx,
-        id,
         NewEvent::new(MeetingEventKind::MeetingEnded, viewer.id()),
+        |update| update.col_expr(meeting::Column::EndedAt, Expr::value(now)),
     )
     .await?;
     let next = pass_items_on(&tx, viewer.id(), &scope.series, &ended).await?;
@@ -259,13 +239,8 @@ pub async fn cancel(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<meeti
         id,
         MeetingStatus::Scheduled,
         MeetingStatus::Cancelled,
-        |u| u,
-    )
-    .await?;
-    events::record(
-        &tx,
-        id,
         NewEvent::new(MeetingEventKind::MeetingUpdated, viewer.id()),
+        |u| u,
     )
     .await?;
     pass_items_on(&tx, viewer.id(), &scope.series, &cancelled).await?;
@@ -323,19 +298,20 @@ pub fn next_occurrence(cadence: Cadence, from: DateTime<Utc>, now: DateTime<Utc>
 }
 
 /// Moves a meeting from `from` to `to` only if it is in `from` now (so two racing requests
-/// cannot both succeed), applying `extra` to the same UPDATE.
+/// cannot both succeed), applying `extra` to the same UPDATE, and records `event`.
 async fn transition(
-    conn: &impl ConnectionTrait,
+    tx: &WriteTx,
     id: Uuid,
     from: MeetingStatus,
     to: MeetingStatus,
+    event: NewEvent,
     extra: impl FnOnce(sea_orm::UpdateMany<meeting::Entity>) -> sea_orm::UpdateMany<meeting::Entity>,
 ) -> AppResult<meeting::Model> {
     let update = meeting::Entity::update_many()
         .col_expr(meeting::Column::Status, Expr::value(to))
         .filter(meeting::Column::Id.eq(id))
         .filter(meeting::Column::Status.eq(from));
-    let result = extra(update).exec(conn).await?;
+    let result = extra(update).exec(tx).await?;
     if result.rows_affected == 0 {
         let verb = match (from, to) {
             (_, MeetingStatus::InProgress) => "started",
@@ -351,8 +327,9 @@ async fn transition(
             "only a {required} meeting can be {verb}"
         )));
     }
+    events::record(tx, id, event).await?;
     meeting::Entity::find_by_id(id)
-        .one(conn)
+        .one(tx)
         .await?
         .ok_or(AppError::NotFound)
 }

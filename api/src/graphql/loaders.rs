@@ -4,11 +4,14 @@
 //! may already reach, and the notes and check-in loaders narrow further to what the viewer may
 //! read.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{action_item, agenda_item, check_in, enums::MeetingStatus, meeting, note, user};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, Iterable, ModelTrait, PrimaryKeyToColumn,
+    QueryFilter, QueryOrder, sea_query::ValueType,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -42,20 +45,32 @@ macro_rules! loader {
     };
 }
 
-fn by_id<M>(rows: Vec<M>, id: impl Fn(&M) -> Uuid) -> HashMap<Uuid, M> {
-    rows.into_iter().map(|row| (id(&row), row)).collect()
-}
+/// Rows of any entity keyed by a UUID primary key.
+pub struct ById<E>(Source, PhantomData<E>);
 
-loader!(
-    /// Users by id.
-    UserById, user::Model, |this, keys| {
-        let rows = user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().copied()))
-            .all(&this.db)
+impl<E> Loader<Uuid> for ById<E>
+where
+    E: EntityTrait + Send + Sync,
+    E::Model: Clone + Send + Sync,
+{
+    type Value = E::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, AppError> {
+        let Some(key) = E::PrimaryKey::iter().next() else {
+            return Ok(HashMap::new());
+        };
+        let column = key.into_column();
+        let rows = E::find()
+            .filter(column.is_in(keys.iter().copied()))
+            .all(&self.0.db)
             .await?;
-        Ok(by_id(rows, |row| row.id))
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| Some((<Uuid as ValueType>::try_from(row.get(column)).ok()?, row)))
+            .collect())
     }
-);
+}
 
 loader!(
     /// A manager's direct reports, by the manager's id, oldest first.
@@ -76,17 +91,6 @@ loader!(
 );
 
 loader!(
-    /// Meetings by id.
-    MeetingById, meeting::Model, |this, keys| {
-        let rows = meeting::Entity::find()
-            .filter(meeting::Column::Id.is_in(keys.iter().copied()))
-            .all(&this.db)
-            .await?;
-        Ok(by_id(rows, |row| row.id))
-    }
-);
-
-loader!(
     /// The next meeting of each series: its earliest scheduled or running one.
     NextMeetingBySeries, meeting::Model, |this, keys| {
         let rows = meeting::Entity::find()
@@ -96,18 +100,7 @@ loader!(
             .all(&this.db)
             .await?;
         // Descending, so the earliest of each series is inserted last and wins.
-        Ok(by_id(rows, |row| row.one_on_one_id))
-    }
-);
-
-loader!(
-    /// Agenda items by id.
-    AgendaItemById, agenda_item::Model, |this, keys| {
-        let rows = agenda_item::Entity::find()
-            .filter(agenda_item::Column::Id.is_in(keys.iter().copied()))
-            .all(&this.db)
-            .await?;
-        Ok(by_id(rows, |row| row.id))
+        Ok(rows.into_iter().map(|row| (row.one_on_one_id, row)).collect())
     }
 );
 
@@ -142,54 +135,21 @@ loader!(
     }
 );
 
-loader!(
-    /// Notes by id.
-    NoteById, note::Model, |this, keys| {
-        let rows = note::Entity::find()
-            .filter(note::Column::Id.is_in(keys.iter().copied()))
-            .all(&this.db)
-            .await?;
-        Ok(by_id(rows, |row| row.id))
-    }
-);
-
-loader!(
-    /// Action items by id.
-    ActionItemById, action_item::Model, |this, keys| {
-        let rows = action_item::Entity::find()
-            .filter(action_item::Column::Id.is_in(keys.iter().copied()))
-            .all(&this.db)
-            .await?;
-        Ok(by_id(rows, |row| row.id))
-    }
-);
-
-loader!(
-    /// Check-ins by id.
-    CheckInById, check_in::Model, |this, keys| {
-        let rows = check_in::Entity::find()
-            .filter(check_in::Column::Id.is_in(keys.iter().copied()))
-            .all(&this.db)
-            .await?;
-        Ok(by_id(rows, |row| row.id))
-    }
-);
-
 /// Every loader of one request (or of one WebSocket connection: loaders keep no cache).
 pub struct Loaders {
-    pub user_by_id: DataLoader<UserById>,
+    pub user_by_id: DataLoader<ById<user::Entity>>,
     pub reports_by_manager: DataLoader<ReportsByManager>,
-    pub meeting_by_id: DataLoader<MeetingById>,
+    pub meeting_by_id: DataLoader<ById<meeting::Entity>>,
     pub next_meeting_by_series: DataLoader<NextMeetingBySeries>,
-    pub agenda_item_by_id: DataLoader<AgendaItemById>,
+    pub agenda_item_by_id: DataLoader<ById<agenda_item::Entity>>,
     pub agenda_by_meeting: DataLoader<AgendaByMeeting>,
     pub notes_by_meeting: DataLoader<NotesByMeeting>,
     pub action_items_by_meeting: DataLoader<ActionItemsByMeeting>,
     pub open_action_items_by_series: DataLoader<OpenActionItemsBySeries>,
     pub check_ins_by_meeting: DataLoader<CheckInsByMeeting>,
-    pub note_by_id: DataLoader<NoteById>,
-    pub action_item_by_id: DataLoader<ActionItemById>,
-    pub check_in_by_id: DataLoader<CheckInById>,
+    pub note_by_id: DataLoader<ById<note::Entity>>,
+    pub action_item_by_id: DataLoader<ById<action_item::Entity>>,
+    pub check_in_by_id: DataLoader<ById<check_in::Entity>>,
 }
 
 impl Loaders {
@@ -199,24 +159,27 @@ impl Loaders {
             viewer,
         };
         macro_rules! make {
+            (ById) => {
+                DataLoader::new(ById(source.clone(), PhantomData), tokio::spawn).delay(delay)
+            };
             ($loader:ident) => {
                 DataLoader::new($loader(source.clone()), tokio::spawn).delay(delay)
             };
         }
         Self {
-            user_by_id: make!(UserById),
+            user_by_id: make!(ById),
             reports_by_manager: make!(ReportsByManager),
-            meeting_by_id: make!(MeetingById),
+            meeting_by_id: make!(ById),
             next_meeting_by_series: make!(NextMeetingBySeries),
-            agenda_item_by_id: make!(AgendaItemById),
+            agenda_item_by_id: make!(ById),
             agenda_by_meeting: make!(AgendaByMeeting),
             notes_by_meeting: make!(NotesByMeeting),
             action_items_by_meeting: make!(ActionItemsByMeeting),
             open_action_items_by_series: make!(OpenActionItemsBySeries),
             check_ins_by_meeting: make!(CheckInsByMeeting),
-            note_by_id: make!(NoteById),
-            action_item_by_id: make!(ActionItemById),
-            check_in_by_id: make!(CheckInById),
+            note_by_id: make!(ById),
+            action_item_by_id: make!(ById),
+            check_in_by_id: make!(ById),
         }
     }
 }
