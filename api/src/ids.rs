@@ -19,10 +19,11 @@ pub enum NodeKind {
     ActionItem,
     CheckIn,
     Question,
+    ApiToken,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 9] = [
+    const ALL: [NodeKind; 10] = [
         NodeKind::User,
         NodeKind::Organization,
         NodeKind::OneOnOne,
@@ -32,6 +33,7 @@ impl NodeKind {
         NodeKind::ActionItem,
         NodeKind::CheckIn,
         NodeKind::Question,
+        NodeKind::ApiToken,
     ];
 
     fn tag(self) -> &'static str {
@@ -45,6 +47,7 @@ impl NodeKind {
             NodeKind::ActionItem => "ActionItem",
             NodeKind::CheckIn => "CheckIn",
             NodeKind::Question => "Question",
+            NodeKind::ApiToken => "ApiToken",
         }
     }
 }

@@ -1,7 +1,10 @@
 //! SeaORM entities: the database's shape, with no API concerns (GraphQL types live in `api`).
 
+pub mod access_entry;
 pub mod action_item;
 pub mod agenda_item;
+pub mod api_token;
+pub mod audit_entry;
 pub mod check_in;
 pub mod client_mutation;
 pub mod enums;

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_identity;
 mod m20261121_000002_one_on_ones;
 mod m20261122_000003_meeting_events;
+mod m20261122_000004_trust;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_identity::Migration),
             Box::new(m20261121_000002_one_on_ones::Migration),
             Box::new(m20261122_000003_meeting_events::Migration),
+            Box::new(m20261122_000004_trust::Migration),
         ]
     }
 }

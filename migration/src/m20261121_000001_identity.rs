@@ -146,6 +146,8 @@ pub enum Users {
     TokenVersion,
     DeactivatedAt,
     CreatedAt,
+    /// Added by the trust migration.
+    CalendarTokenHash,
 }
 
 #[derive(DeriveIden)]

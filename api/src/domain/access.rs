@@ -15,6 +15,7 @@ use entity::one_on_one;
 use sea_orm::{ColumnTrait, Condition};
 use uuid::Uuid;
 
+use super::{access_log::Via, api_tokens::ApiScope};
 use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
@@ -91,9 +92,18 @@ pub struct SeriesScope {
 }
 
 impl SeriesScope {
-    /// The scope of `series` for `viewer`, or `NotFound`.
+    /// The scope of `series` for `viewer`: `NotFound` when they may not know it exists,
+    /// `Forbidden` for an API token without `MEETINGS_READ`.
     pub fn new(viewer: &Viewer, series: one_on_one::Model) -> AppResult<Self> {
         let access = Access::of(viewer, &series).ok_or(AppError::NotFound)?;
+        viewer.require_scope(ApiScope::MeetingsRead)?;
+        if let Some(reads) = &viewer.reads {
+            if access == Access::Admin {
+                reads.note(series.id, Via::AdminView);
+            } else if viewer.api_token_id().is_some() {
+                reads.note(series.id, Via::ApiToken);
+            }
+        }
         Ok(Self { series, access })
     }
 

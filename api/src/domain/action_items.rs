@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{
     access::SeriesScope,
+    api_tokens::ApiScope,
     events::{self, NewEvent},
     idempotency, meetings, series,
     validate::required_line,
@@ -120,6 +121,7 @@ pub async fn create(
     new: NewActionItem,
     client_mutation_id: Option<&str>,
 ) -> AppResult<Uuid> {
+    viewer.require_scope(ApiScope::ActionItemsWrite)?;
     let title = required_line(&new.title, "title", MAX_TITLE_CHARS)?;
     idempotency::create_once(
         store,
@@ -169,6 +171,7 @@ pub async fn update(
     id: Uuid,
     changes: ActionItemChanges,
 ) -> AppResult<action_item::Model> {
+    viewer.require_scope(ApiScope::ActionItemsWrite)?;
     let title = changes
         .title
         .map(|title| required_line(&title, "title", MAX_TITLE_CHARS))
@@ -199,6 +202,7 @@ pub async fn set_done(
     id: Uuid,
     done: bool,
 ) -> AppResult<action_item::Model> {
+    viewer.require_scope(ApiScope::ActionItemsWrite)?;
     let tx = store.begin().await?;
     let (item, scope) = find(&tx, viewer, id).await?;
     scope.access.write()?;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{
     access::{Role, SeriesScope},
+    api_tokens::ApiScope,
     events::{self, NewEvent},
     idempotency, meetings, ordering,
     validate::{optional_text, required_line},
@@ -107,6 +108,7 @@ pub async fn add(
     new: NewAgendaItem,
     client_mutation_id: Option<&str>,
 ) -> AppResult<Uuid> {
+    viewer.require_scope(ApiScope::AgendaWrite)?;
     let title = required_line(&new.title, "title", MAX_TITLE_CHARS)?;
     let description = optional_text(new.description, "description", MAX_DESCRIPTION_CHARS)?;
     idempotency::create_once(
@@ -162,6 +164,7 @@ pub async fn update(
     id: Uuid,
     changes: AgendaChanges,
 ) -> AppResult<agenda_item::Model> {
+    viewer.require_scope(ApiScope::AgendaWrite)?;
     let title = changes
         .title
         .map(|title| required_line(&title, "title", MAX_TITLE_CHARS))
@@ -195,6 +198,7 @@ pub async fn update(
 
 /// Removes one of the viewer's own items (and clears it as the current topic).
 pub async fn remove(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<meeting::Model> {
+    viewer.require_scope(ApiScope::AgendaWrite)?;
     let tx = store.begin().await?;
     let (item, meeting, _) = find_own(&tx, viewer, id).await?;
     // Items carried over from this one keep existing; they just lose the link.
@@ -245,6 +249,7 @@ pub async fn move_after(
     id: Uuid,
     after: Option<Uuid>,
 ) -> AppResult<meeting::Model> {
+    viewer.require_scope(ApiScope::AgendaWrite)?;
     let tx = store.begin().await?;
     let (item, meeting, _) = find_writable(&tx, viewer, id).await?;
     let others: Vec<agenda_item::Model> = agenda_of(&tx, meeting.id)
@@ -310,6 +315,7 @@ pub async fn set_discussed(
     id: Uuid,
     discussed: bool,
 ) -> AppResult<agenda_item::Model> {
+    viewer.require_scope(ApiScope::AgendaWrite)?;
     let tx = store.begin().await?;
     let (item, _, _) = find_writable(&tx, viewer, id).await?;
     let mut active = item.into_active_model();

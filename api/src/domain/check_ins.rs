@@ -27,13 +27,17 @@ const MAX_COMMENT_CHARS: usize = 2_000;
 
 /// SQL form of "check-ins the viewer may read", given they are a participant of the meeting.
 pub fn readable_by(viewer: &Viewer) -> Condition {
-    Condition::any()
-        .add(check_in::Column::SharedWithManager.eq(true))
-        .add(check_in::Column::AuthorId.eq(viewer.id()))
+    let shared = Condition::any().add(check_in::Column::SharedWithManager.eq(true));
+    if viewer.sees_own_private() {
+        shared.add(check_in::Column::AuthorId.eq(viewer.id()))
+    } else {
+        shared
+    }
 }
 
-fn can_read(viewer: &Viewer, check_in: &check_in::Model) -> bool {
-    check_in.shared_with_manager || check_in.author_id == viewer.id()
+/// Whether the viewer (a participant of the meeting) may read the check-in.
+pub fn can_read(viewer: &Viewer, check_in: &check_in::Model) -> bool {
+    check_in.shared_with_manager || (check_in.author_id == viewer.id() && viewer.sees_own_private())
 }
 
 pub async fn find(
@@ -86,6 +90,7 @@ pub async fn submit(
     new: NewCheckIn,
     client_mutation_id: Option<&str>,
 ) -> AppResult<Uuid> {
+    viewer.require_session()?;
     let mood = validate::in_range(new.mood, "mood", 1..=5)?;
     let comment = optional_text(new.comment, "comment", MAX_COMMENT_CHARS)?;
     idempotency::create_once(

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::{
     access::SeriesScope,
     agenda,
+    api_tokens::ApiScope,
     events::{self, NewEvent},
     idempotency, series,
     validate::{self, optional_text},
@@ -89,6 +90,7 @@ pub async fn schedule(
     new: NewMeeting,
     client_mutation_id: Option<&str>,
 ) -> AppResult<Uuid> {
+    viewer.require_session()?;
     if let Some(minutes) = new.duration_minutes {
         validate::in_range(minutes, "durationMinutes", series::DURATION_RANGE)?;
     }
@@ -154,6 +156,7 @@ pub async fn reschedule(
     id: Uuid,
     scheduled_at: DateTime<Utc>,
 ) -> AppResult<meeting::Model> {
+    viewer.require_session()?;
     let tx = store.begin().await?;
     find_writable(&tx, viewer, id).await?;
     let meeting = transition(
@@ -172,6 +175,7 @@ pub async fn reschedule(
 /// Starts a meeting. Earlier meetings of the series still scheduled were skipped: they are
 /// cancelled and their open items come to this one.
 pub async fn start(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<meeting::Model> {
+    viewer.require_session()?;
     let tx = store.begin().await?;
     let (meeting, _) = find_writable(&tx, viewer, id).await?;
     let now = Utc::now();
@@ -213,6 +217,7 @@ pub async fn end(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<(meeting::Model, meeting::Model)> {
+    viewer.require_session()?;
     let tx = store.begin().await?;
     let (_, scope) = find_writable(&tx, viewer, id).await?;
     let now = Utc::now();
@@ -232,6 +237,7 @@ pub async fn end(
 
 /// Cancels a scheduled meeting; its items go on to the next meeting.
 pub async fn cancel(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<meeting::Model> {
+    viewer.require_session()?;
     let tx = store.begin().await?;
     let (_, scope) = find_writable(&tx, viewer, id).await?;
     let cancelled = transition(
@@ -351,6 +357,7 @@ pub async fn set_current_topic(
     id: Uuid,
     agenda_item_id: Option<Uuid>,
 ) -> AppResult<meeting::Model> {
+    viewer.require_scope(ApiScope::AgendaWrite)?;
     let tx = store.begin().await?;
     let (meeting, _) = find_writable(&tx, viewer, id).await?;
     require_open(&meeting)?;

@@ -3,8 +3,10 @@
 //! series content through it.
 
 pub mod access;
+pub mod access_log;
 pub mod action_items;
 pub mod agenda;
+pub mod api_tokens;
 pub mod check_ins;
 pub mod crypto;
 pub mod events;

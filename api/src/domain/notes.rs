@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::{
     access::SeriesScope,
+    api_tokens::ApiScope,
     crypto,
     events::{self, NewEvent},
     idempotency, meetings,
@@ -31,9 +32,12 @@ pub const MAX_BODY_CHARS: usize = 100_000;
 
 /// SQL form of "notes the viewer may read", given they are a participant of the meeting.
 pub fn readable_by(viewer: &Viewer) -> Condition {
-    Condition::any()
-        .add(note::Column::Visibility.eq(NoteVisibility::Shared))
-        .add(note::Column::AuthorId.eq(viewer.id()))
+    let shared = Condition::any().add(note::Column::Visibility.eq(NoteVisibility::Shared));
+    if viewer.sees_own_private() {
+        shared.add(note::Column::AuthorId.eq(viewer.id()))
+    } else {
+        shared
+    }
 }
 
 /// An event about a private note reaches its author alone.
@@ -46,7 +50,8 @@ fn about(event: NewEvent, visibility: NoteVisibility, author: &Viewer) -> NewEve
 
 /// Whether the viewer (a participant of the note's meeting) may read it.
 pub fn can_read(viewer: &Viewer, note: &note::Model) -> bool {
-    note.visibility == NoteVisibility::Shared || note.author_id == viewer.id()
+    note.visibility == NoteVisibility::Shared
+        || (note.author_id == viewer.id() && viewer.sees_own_private())
 }
 
 /// A note the viewer may read, with its scope; `NotFound` otherwise.
@@ -60,6 +65,7 @@ pub async fn find(
         .await?
         .filter(|note| can_read(viewer, note))
         .ok_or(AppError::NotFound)?;
+    viewer.require_scope(ApiScope::NotesRead)?;
     let (_, scope) = meetings::find_for_content(conn, viewer, note.meeting_id).await?;
     Ok((note, scope))
 }
@@ -124,6 +130,11 @@ pub async fn create(
     new: NewNote,
     client_mutation_id: Option<&str>,
 ) -> AppResult<Uuid> {
+    viewer.require_scope(ApiScope::NotesWrite)?;
+    if new.visibility == NoteVisibility::Private && !viewer.sees_own_private() {
+        // No scope ever reaches private notes.
+        return Err(AppError::Forbidden);
+    }
     let id = Uuid::now_v7();
     let (body, sealed_body) = stored_body(data_key, id, new.visibility, &new.body)?;
     idempotency::create_once(
@@ -170,6 +181,7 @@ pub async fn update(
     body: &str,
     expected_version: i32,
 ) -> AppResult<note::Model> {
+    viewer.require_scope(ApiScope::NotesWrite)?;
     let tx = store.begin().await?;
     let (note, scope) = find(&tx, viewer, id).await?;
     scope.access.write()?;
@@ -211,6 +223,7 @@ pub async fn update(
 
 /// Deletes one of the viewer's own notes.
 pub async fn delete(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<note::Model> {
+    viewer.require_scope(ApiScope::NotesWrite)?;
     let tx = store.begin().await?;
     let (note, scope) = find(&tx, viewer, id).await?;
     scope.access.write()?;

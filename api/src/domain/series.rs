@@ -124,6 +124,7 @@ pub async fn update(
     id: Uuid,
     changes: SeriesChanges,
 ) -> AppResult<one_on_one::Model> {
+    viewer.require_session()?;
     if let Some(minutes) = changes.default_duration_minutes {
         validate::in_range(minutes, "defaultDurationMinutes", DURATION_RANGE)?;
     }

@@ -121,6 +121,7 @@ pub async fn insert(
         token_version: Set(0),
         deactivated_at: Set(None),
         created_at: Set(Utc::now()),
+        calendar_token_hash: Set(None),
     }
     .insert(conn)
     .await

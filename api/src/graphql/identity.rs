@@ -38,9 +38,7 @@ fn into_payload<Kind: Send + Sync>(
     ctx: &Context<'_>,
     session: session::Session,
 ) -> SessionPayload<Kind> {
-    ctx.sign_in_as(Viewer {
-        user: session.user.clone(),
-    });
+    ctx.sign_in_as(Viewer::new(session.user.clone()));
     SessionPayload {
         access_token: session.access.token,
         access_token_expires_at: session.access.expires_at,

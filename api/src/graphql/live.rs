@@ -17,7 +17,7 @@ use super::{
     users::User,
 };
 use crate::{
-    domain::{access::Access, meetings, notes},
+    domain::{access::Access, api_tokens::ApiScope, check_ins, meetings, notes},
     error::{AppError, AppResult},
     ids::{self, NodeKind},
     realtime::stream::{self, Delivery},
@@ -69,6 +69,9 @@ impl MeetingEvent {
             return Ok(None);
         };
         let viewer = ctx.viewer()?;
+        if !viewer.has_scope(ApiScope::NotesRead) {
+            return Ok(None);
+        }
         let note = ctx.loaders()?.note_by_id.load_one(id).await?;
         Ok(note
             .filter(|note| {
@@ -97,7 +100,7 @@ impl MeetingEvent {
         Ok(check_in
             .filter(|check_in| {
                 check_in.meeting_id == self.0.event.meeting_id
-                    && (check_in.shared_with_manager || check_in.author_id == viewer.id())
+                    && check_ins::can_read(&viewer, check_in)
             })
             .map(|check_in| CheckIn::new(check_in, self.0.scope.clone())))
     }

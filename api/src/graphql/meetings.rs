@@ -19,6 +19,7 @@ use super::{
 use crate::{
     domain::{
         access::SeriesScope,
+        api_tokens::ApiScope,
         meetings::{self, NewMeeting},
     },
     error::AppResult,
@@ -117,6 +118,7 @@ impl Meeting {
     /// Shared notes, and the viewer's own private notes.
     async fn notes(&self, ctx: &Context<'_>) -> AppResult<Vec<Note>> {
         self.scope.access.read_content()?;
+        ctx.viewer()?.require_scope(ApiScope::NotesRead)?;
         let notes = ctx
             .loaders()?
             .notes_by_meeting

@@ -2,6 +2,7 @@
 
 pub mod action_items;
 pub mod agenda;
+pub mod api_tokens;
 pub mod check_ins;
 pub mod context;
 pub mod enums;
@@ -37,6 +38,7 @@ pub struct PeopleMutation(
     identity::IdentityMutation,
     users::UserMutation,
     questions::QuestionMutation,
+    api_tokens::ApiTokenMutation,
 );
 
 /// Mutations inside a 1:1 series.

@@ -6,13 +6,14 @@ use async_graphql::{Context, ID, Interface, Object};
 use std::sync::Arc;
 
 use super::{
-    action_items::ActionItem, agenda::AgendaItem, check_ins::CheckIn, context::ContextExt,
-    meetings::Meeting, notes::Note, organizations::Organization, questions::Question,
-    scoped::InSeries, series::OneOnOne, users::User,
+    action_items::ActionItem, agenda::AgendaItem, api_tokens::ApiToken, check_ins::CheckIn,
+    context::ContextExt, meetings::Meeting, notes::Note, organizations::Organization,
+    questions::Question, scoped::InSeries, series::OneOnOne, users::User,
 };
 use crate::{
     domain::{
-        action_items, agenda, check_ins, meetings, notes, organizations, questions, series, users,
+        action_items, agenda, api_tokens, check_ins, meetings, notes, organizations, questions,
+        series, users,
     },
     error::{AppError, AppResult},
     ids::{self, NodeKind},
@@ -30,6 +31,7 @@ pub enum Node {
     ActionItem(ActionItem),
     CheckIn(CheckIn),
     Question(Question),
+    ApiToken(ApiToken),
 }
 
 #[derive(Default)]
@@ -69,6 +71,9 @@ impl NodeQuery {
             NodeKind::CheckIn => {
                 let (model, scope) = check_ins::find(db, &viewer, uuid).await?;
                 Node::CheckIn(CheckIn::new(model, Arc::new(scope)))
+            }
+            NodeKind::ApiToken => {
+                Node::ApiToken(ApiToken(api_tokens::find_own(db, &viewer, uuid).await?))
             }
             NodeKind::Question => {
                 Node::Question(Question(questions::find(db, &viewer, uuid).await?))

@@ -7,6 +7,7 @@ use entity::user;
 use std::sync::Arc;
 
 use super::{
+    api_tokens::ApiToken,
     context::ContextExt,
     pagination::{self, Page},
     series::OneOnOne,
@@ -14,7 +15,7 @@ use super::{
 use crate::{
     domain::{
         access::SeriesScope,
-        series,
+        api_tokens, series,
         users::{self, NewUser},
     },
     error::AppResult,
@@ -45,6 +46,18 @@ impl From<OrgRole> for user::Role {
         match role {
             OrgRole::Admin => Self::Admin,
             OrgRole::Member => Self::Member,
+        }
+    }
+}
+
+impl User {
+    /// The viewer, when this user is the viewer: fields for the viewer alone use it.
+    fn require_viewer_self(&self, ctx: &Context<'_>) -> AppResult<Arc<crate::auth::Viewer>> {
+        let viewer = ctx.viewer()?;
+        if viewer.id() == self.0.id {
+            Ok(viewer)
+        } else {
+            Err(crate::error::AppError::Forbidden)
         }
     }
 }
@@ -104,6 +117,13 @@ impl User {
             .filter(|report| users::can_see(&viewer, report))
             .map(User)
             .collect())
+    }
+
+    /// The viewer's own API tokens (`FORBIDDEN` on anyone else).
+    async fn api_tokens(&self, ctx: &Context<'_>) -> AppResult<Vec<ApiToken>> {
+        let viewer = self.require_viewer_self(ctx)?;
+        let tokens = api_tokens::list(&ctx.state()?.store.db, &viewer).await?;
+        Ok(tokens.into_iter().map(ApiToken).collect())
     }
 
     /// This user's 1:1 series that the viewer may see; archived ones only when asked.

@@ -21,7 +21,13 @@ use super::{
     document::{self, DocumentLimits},
     websocket,
 };
-use crate::{auth::viewer, error::AppError, graphql, metrics::Outcome};
+use crate::{
+    auth::{Viewer, viewer},
+    domain::access_log::ReadRecorder,
+    error::AppError,
+    graphql,
+    metrics::Outcome,
+};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -291,7 +297,10 @@ async fn execute(
         .map(|value| value.to_str().unwrap_or_default());
     let viewer = match viewer::authenticate(&state.store.db, &state.token_keys, authorization).await
     {
-        Ok(authenticated) => authenticated.map(|authenticated| authenticated.viewer),
+        Ok(authenticated) => authenticated.map(|authenticated| Viewer {
+            reads: Some(ReadRecorder::new()),
+            ..authenticated.viewer
+        }),
         Err(error) => {
             let status = match error {
                 AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -312,8 +321,15 @@ async fn execute(
     if let Some(variables) = variables {
         request = request.variables(Variables::from_json(variables));
     }
+    let reader = viewer.clone();
     let request = graphql::request_data(request, state, viewer);
     let response = http.schema.execute(request).await;
+    if let Some(reader) = reader
+        && let Some(reads) = &reader.reads
+        && let Err(error) = reads.flush(&state.store.db, &reader).await
+    {
+        tracing::error!(error = ?error, "could not write the access log");
+    }
 
     // Refused before execution (validation, variable coercion): no `data`, no error paths.
     let request_error = response.data == async_graphql::Value::Null

@@ -42,6 +42,7 @@ use crate::{
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const SILENT_INTERVALS: u32 = 3;
+const NO_EXPIRY: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// `graphql-transport-ws` close codes.
 const FORBIDDEN: u16 = 4403;
@@ -87,7 +88,9 @@ pub async fn upgrade(http: HttpState, parts: &mut Parts) -> Response {
 #[derive(Clone, Copy)]
 enum Handshake {
     Waiting,
-    Accepted { expires_at: chrono::DateTime<Utc> },
+    Accepted {
+        expires_at: Option<chrono::DateTime<Utc>>,
+    },
     Refused,
 }
 
@@ -145,10 +148,14 @@ async fn serve(http: HttpState, socket: WebSocket, protocol: WebSocketProtocols)
 
     let close = loop {
         let deadline = match handshake_now() {
-            Handshake::Accepted { expires_at } => {
+            Handshake::Accepted {
+                expires_at: Some(expires_at),
+            } => {
                 let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
                 tokio::time::Instant::now() + left
             }
+            // API tokens do not expire; revocation ends their subscriptions instead.
+            Handshake::Accepted { expires_at: None } => opened + NO_EXPIRY,
             Handshake::Waiting | Handshake::Refused => opened + INIT_TIMEOUT,
         };
         tokio::select! {

@@ -6,7 +6,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use entity::{meeting, meeting_event::MeetingEventKind, user};
+use entity::{api_token, meeting, meeting_event::MeetingEventKind, user};
 use sea_orm::EntityTrait;
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -40,17 +40,30 @@ pub struct Delivery {
 /// active series; `None` otherwise.
 pub async fn live_scope(
     store: &Store,
-    user_id: Uuid,
+    viewer: &Viewer,
     meeting_id: Uuid,
 ) -> AppResult<Option<SeriesScope>> {
-    let Some(user) = user::Entity::find_by_id(user_id)
+    let Some(user) = user::Entity::find_by_id(viewer.id())
         .one(&store.db)
         .await?
         .filter(user::Model::is_active)
     else {
         return Ok(None);
     };
-    let viewer = Viewer::new(user);
+    if let Some(token_id) = viewer.api_token_id() {
+        let revoked = api_token::Entity::find_by_id(token_id)
+            .one(&store.db)
+            .await?
+            .is_none_or(|token| token.revoked_at.is_some());
+        if revoked {
+            return Ok(None);
+        }
+    }
+    let viewer = Viewer {
+        user,
+        credentials: viewer.credentials.clone(),
+        reads: None,
+    };
     let scope = match meetings::find(&store.db, &viewer, meeting_id).await {
         Ok((_, scope)) => scope,
         Err(AppError::NotFound) => return Ok(None),
@@ -185,10 +198,10 @@ impl Follower {
 
     async fn deliver(&mut self, event: SharedEvent) -> Flow {
         self.last = event.sequence;
-        if event
+        let private_elsewhere = event
             .private_to
-            .is_some_and(|user| user != self.viewer.id())
-        {
+            .is_some_and(|user| user != self.viewer.id() || !self.viewer.sees_own_private());
+        if private_elsewhere {
             return Flow::Continue;
         }
         let delivery = Delivery {
@@ -203,7 +216,7 @@ impl Follower {
     }
 
     async fn recheck(&mut self) -> AppResult<Flow> {
-        match live_scope(&self.store, self.viewer.id(), self.meeting_id).await? {
+        match live_scope(&self.store, &self.viewer, self.meeting_id).await? {
             Some(scope) => {
                 self.scope = Arc::new(scope);
                 Ok(Flow::Continue)

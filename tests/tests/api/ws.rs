@@ -2,14 +2,27 @@
 //! `graphql-ws`) over tokio-tungstenite, with a timeout on every read so a silent server fails
 //! the test instead of hanging it.
 
-use std::time::Duration;
+use std::{
+    io,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tete_tests::TestApp;
-use tokio::{net::TcpStream, time::Instant};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+    time::Instant,
+};
 use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream, connect_async,
+    WebSocketStream, client_async,
     tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
 };
 
@@ -43,8 +56,60 @@ pub enum Ended {
     Closed(Option<u16>),
 }
 
+/// A TCP stream whose writes can be silenced: the client still reads, but the server hears
+/// nothing more from it, not even the pongs tungstenite sends by itself, like a phone that
+/// vanished mid-meeting.
+struct Muffled {
+    tcp: TcpStream,
+    silent: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Muffled {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Muffled {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.silent.load(Ordering::SeqCst) {
+            Poll::Ready(Ok(buf.len()))
+        } else {
+            Pin::new(&mut this.tcp).poll_write(cx, buf)
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.silent.load(Ordering::SeqCst) {
+            Poll::Ready(Ok(()))
+        } else {
+            Pin::new(&mut this.tcp).poll_flush(cx)
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.silent.load(Ordering::SeqCst) {
+            Poll::Ready(Ok(()))
+        } else {
+            Pin::new(&mut this.tcp).poll_shutdown(cx)
+        }
+    }
+}
+
 pub struct Ws {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    stream: WebSocketStream<Muffled>,
+    silent: Arc<AtomicBool>,
     protocol: &'static str,
     /// Once the server has closed: its close code, if any.
     closed: Option<Option<u16>>,
@@ -62,7 +127,17 @@ impl Ws {
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
-        let (stream, response) = tokio::time::timeout(WAIT, connect_async(request))
+        let address = app.address.trim_start_matches("http://");
+        let tcp = TcpStream::connect(address)
+            .await
+            .expect("the server accepts connections");
+        tcp.set_nodelay(true).expect("TCP_NODELAY");
+        let silent = Arc::new(AtomicBool::new(false));
+        let muffled = Muffled {
+            tcp,
+            silent: silent.clone(),
+        };
+        let (stream, response) = tokio::time::timeout(WAIT, client_async(request, muffled))
             .await
             .expect("the upgrade answers in time")
             .expect("the server upgrades the connection");
@@ -73,6 +148,7 @@ impl Ws {
         );
         Ws {
             stream,
+            silent,
             protocol,
             closed: None,
             transcript: Vec::new(),
@@ -154,6 +230,12 @@ impl Ws {
         let _ = self.stream.close(None).await;
         let deadline = Instant::now() + WAIT;
         while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, self.stream.next()).await {}
+    }
+
+    /// From now on nothing this client writes reaches the server, pongs included; it still
+    /// reads what the server sends.
+    pub fn go_silent(&self) {
+        self.silent.store(true, Ordering::SeqCst);
     }
 
     /// The next frame, or `None` when nothing came before `deadline`. Reading is also what
@@ -255,6 +337,28 @@ impl Ws {
             events.push(event);
             if done {
                 return events;
+            }
+        }
+    }
+
+    /// Asserts that nothing but presence events (which follow connection timing) arrives
+    /// within `window`.
+    pub async fn no_change_within(&mut self, window: Duration) {
+        let deadline = Instant::now() + window;
+        loop {
+            match self.frame_before(deadline).await {
+                None => return,
+                Some(Frame::Ping) => {}
+                Some(Frame::Json(message)) => {
+                    let kind = &message["payload"]["data"]["meetingEvents"]["kind"];
+                    assert!(
+                        kind == "PARTICIPANT_JOINED" || kind == "PARTICIPANT_LEFT",
+                        "no change was expected within {window:?}, got {message}"
+                    );
+                }
+                Some(Frame::Closed(code)) => {
+                    panic!("the socket closed (code {code:?}) while it should stay open")
+                }
             }
         }
     }

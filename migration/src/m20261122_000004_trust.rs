@@ -1,0 +1,179 @@
+//! Admins, integrations and the trail an employee can check: API tokens, the audit log, the
+//! access log, webhooks with their delivery queue, and calendar-feed tokens.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::{
+    m20261121_000001_identity::{Organizations, Users},
+    m20261121_000002_one_on_ones::OneOnOnes,
+};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(ApiTokens::Table)
+                    .col(pk_uuid(ApiTokens::Id))
+                    .col(uuid(ApiTokens::UserId))
+                    .col(string(ApiTokens::Name))
+                    // Comma-separated `ApiScope` names.
+                    .col(string(ApiTokens::Scopes))
+                    .col(string_uniq(ApiTokens::TokenHash))
+                    .col(timestamp_with_time_zone(ApiTokens::CreatedAt))
+                    .col(timestamp_with_time_zone_null(ApiTokens::LastUsedAt))
+                    .col(timestamp_with_time_zone_null(ApiTokens::RevokedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(ApiTokens::Table, ApiTokens::UserId)
+                            .to(Users::Table, Users::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_api_tokens_user")
+                    .table(ApiTokens::Table)
+                    .col(ApiTokens::UserId)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditEntries::Table)
+                    .col(pk_uuid(AuditEntries::Id))
+                    .col(uuid(AuditEntries::OrganizationId))
+                    // Null for a failed sign-in with an unknown email.
+                    .col(uuid_null(AuditEntries::ActorId))
+                    .col(string(AuditEntries::Action))
+                    .col(uuid_null(AuditEntries::SubjectUserId))
+                    // Short, content-free detail (an email for sign-ins, a token name).
+                    .col(string_null(AuditEntries::Detail))
+                    .col(string_null(AuditEntries::Address))
+                    .col(timestamp_with_time_zone(AuditEntries::OccurredAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(AuditEntries::Table, AuditEntries::OrganizationId)
+                            .to(Organizations::Table, Organizations::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_audit_entries_organization")
+                    .table(AuditEntries::Table)
+                    .col(AuditEntries::OrganizationId)
+                    .col(AuditEntries::Id)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(AccessEntries::Table)
+                    .col(pk_uuid(AccessEntries::Id))
+                    .col(uuid(AccessEntries::OneOnOneId))
+                    .col(uuid(AccessEntries::ReaderId))
+                    // API_TOKEN, EXPORT or ADMIN_VIEW.
+                    .col(string(AccessEntries::Via))
+                    .col(uuid_null(AccessEntries::ApiTokenId))
+                    .col(timestamp_with_time_zone(AccessEntries::OccurredAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(AccessEntries::Table, AccessEntries::OneOnOneId)
+                            .to(OneOnOnes::Table, OneOnOnes::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_access_entries_series")
+                    .table(AccessEntries::Table)
+                    .col(AccessEntries::OneOnOneId)
+                    .col(AccessEntries::Id)
+                    .to_owned(),
+            )
+            .await?;
+
+        // The secret in a user's calendar-feed URL, stored hashed; rotating replaces it.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .add_column(string_null(Users::CalendarTokenHash))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .drop_column(Users::CalendarTokenHash)
+                    .to_owned(),
+            )
+            .await?;
+        for table in [
+            AccessEntries::Table.into_iden(),
+            AuditEntries::Table.into_iden(),
+            ApiTokens::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum ApiTokens {
+    Table,
+    Id,
+    UserId,
+    Name,
+    Scopes,
+    TokenHash,
+    CreatedAt,
+    LastUsedAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum AuditEntries {
+    Table,
+    Id,
+    OrganizationId,
+    ActorId,
+    Action,
+    SubjectUserId,
+    Detail,
+    Address,
+    OccurredAt,
+}
+
+#[derive(DeriveIden)]
+enum AccessEntries {
+    Table,
+    Id,
+    OneOnOneId,
+    ReaderId,
+    Via,
+    ApiTokenId,
+    OccurredAt,
+}
