@@ -34,6 +34,11 @@ pub struct Config {
     #[arg(long, env = "TETE_DATA_KEY", hide_env_values = true, value_parser = parse_secret)]
     pub data_key: Option<SecretString>,
 
+    /// Public base URL of the server, used in calendar-feed links (default: `http://` + the
+    /// listen address).
+    #[arg(long, env = "TETE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "TETE_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
@@ -119,6 +124,7 @@ mod tests {
             "TETE_DB_MAX_CONNECTIONS",
             "TETE_DATALOADER_DELAY_MS",
             "TETE_WS_PING_SECONDS",
+            "TETE_PUBLIC_URL",
         ] {
             assert!(
                 help.contains(variable),

@@ -20,10 +20,11 @@ pub enum NodeKind {
     CheckIn,
     Question,
     ApiToken,
+    AccessEntry,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 10] = [
+    const ALL: [NodeKind; 11] = [
         NodeKind::User,
         NodeKind::Organization,
         NodeKind::OneOnOne,
@@ -34,6 +35,7 @@ impl NodeKind {
         NodeKind::CheckIn,
         NodeKind::Question,
         NodeKind::ApiToken,
+        NodeKind::AccessEntry,
     ];
 
     fn tag(self) -> &'static str {
@@ -48,6 +50,7 @@ impl NodeKind {
             NodeKind::CheckIn => "CheckIn",
             NodeKind::Question => "Question",
             NodeKind::ApiToken => "ApiToken",
+            NodeKind::AccessEntry => "AccessEntry",
         }
     }
 }

@@ -68,12 +68,18 @@ impl Application {
                     source,
                 })?;
         let events = EventBus::start(&db, &config.database_url).await?;
+        let bound = listener.local_addr().unwrap_or(config.addr);
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
         let state = AppState {
             store: Store { db, events },
             config: Arc::new(config),
             metrics,
             token_keys: Arc::new(TokenKeys::new(&keys.jwt_secret)),
             data_key: Arc::new(keys.data_key),
+            public_url,
         };
         let router = build_app(state.clone());
         Ok(Self {

@@ -15,4 +15,6 @@ pub struct AppState {
     pub token_keys: Arc<TokenKeys>,
     /// Encrypts private notes at rest.
     pub data_key: Arc<SecretBox<[u8; 32]>>,
+    /// Where clients reach this server, for links such as calendar feeds.
+    pub public_url: String,
 }

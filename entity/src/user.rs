@@ -26,8 +26,8 @@ pub struct Model {
     pub token_version: i32,
     pub deactivated_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
-    /// SHA-256 of the secret in the user's calendar-feed URL, once they asked for one.
-    pub calendar_token_hash: Option<String>,
+    /// Mixed into the MAC of the user's calendar-feed URL; replaced when they rotate it.
+    pub calendar_feed_salt: Option<String>,
 }
 
 impl Model {

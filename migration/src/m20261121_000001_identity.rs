@@ -147,7 +147,7 @@ pub enum Users {
     DeactivatedAt,
     CreatedAt,
     /// Added by the trust migration.
-    CalendarTokenHash,
+    CalendarFeedSalt,
 }
 
 #[derive(DeriveIden)]

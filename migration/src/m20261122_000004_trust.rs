@@ -108,12 +108,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        // The secret in a user's calendar-feed URL, stored hashed; rotating replaces it.
+        // Mixed into the MAC in a user's calendar-feed URL; a new salt invalidates the old URL.
         manager
             .alter_table(
                 Table::alter()
                     .table(Users::Table)
-                    .add_column(string_null(Users::CalendarTokenHash))
+                    .add_column(string_null(Users::CalendarFeedSalt))
                     .to_owned(),
             )
             .await
@@ -124,7 +124,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(Users::Table)
-                    .drop_column(Users::CalendarTokenHash)
+                    .drop_column(Users::CalendarFeedSalt)
                     .to_owned(),
             )
             .await?;

@@ -32,6 +32,8 @@ pub struct Viewer {
     pub credentials: Credentials,
     /// Notes the series this request reads in ways the participants' access log shows.
     pub reads: Option<Arc<ReadRecorder>>,
+    /// The client's network address, for the audit log.
+    pub address: Option<String>,
 }
 
 impl Viewer {
@@ -41,6 +43,7 @@ impl Viewer {
             user,
             credentials: Credentials::Session,
             reads: None,
+            address: None,
         }
     }
 
@@ -82,11 +85,12 @@ impl Viewer {
         }
     }
 
-    /// Whether the caller may use `scope` (a person always may).
+    /// Whether the caller may use `scope` (a person always may). A write scope includes
+    /// reading what it writes.
     pub fn has_scope(&self, scope: ApiScope) -> bool {
         match &self.credentials {
             Credentials::Session => true,
-            Credentials::ApiToken { scopes, .. } => scopes.contains(&scope),
+            Credentials::ApiToken { scopes, .. } => scopes.iter().any(|held| held.includes(scope)),
         }
     }
 
@@ -135,6 +139,7 @@ pub async fn authenticate(
                     scopes: ApiScope::parse_list(&api_token.scopes),
                 },
                 reads: None,
+                address: None,
             },
             expires_at: None,
         }));

@@ -95,8 +95,18 @@ impl SeriesScope {
     /// The scope of `series` for `viewer`: `NotFound` when they may not know it exists,
     /// `Forbidden` for an API token without `MEETINGS_READ`.
     pub fn new(viewer: &Viewer, series: one_on_one::Model) -> AppResult<Self> {
+        Self::needing(viewer, series, ApiScope::MeetingsRead)
+    }
+
+    /// As [`Self::new`], for a path whose API-token scope is `needed` (notes need only
+    /// `NOTES_READ`).
+    pub fn needing(
+        viewer: &Viewer,
+        series: one_on_one::Model,
+        needed: ApiScope,
+    ) -> AppResult<Self> {
         let access = Access::of(viewer, &series).ok_or(AppError::NotFound)?;
-        viewer.require_scope(ApiScope::MeetingsRead)?;
+        viewer.require_scope(needed)?;
         if let Some(reads) = &viewer.reads {
             if access == Access::Admin {
                 reads.note(series.id, Via::AdminView);

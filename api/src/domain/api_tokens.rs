@@ -13,9 +13,13 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::validate::required_line;
+use super::{
+    audit::{self, Action, Entry},
+    validate::required_line,
+};
 use crate::{
     auth::Viewer,
+    db::begin_write,
     error::{AppError, AppResult},
 };
 
@@ -58,6 +62,19 @@ impl ApiScope {
         }
     }
 
+    /// Whether holding `self` grants `wanted`: each scope itself, and write scopes the reads
+    /// they need.
+    pub fn includes(self, wanted: ApiScope) -> bool {
+        self == wanted
+            || matches!(
+                (self, wanted),
+                (
+                    ApiScope::AgendaWrite | ApiScope::ActionItemsWrite,
+                    ApiScope::MeetingsRead
+                ) | (ApiScope::NotesWrite, ApiScope::NotesRead)
+            )
+    }
+
     /// The scopes stored for a token.
     pub fn parse_list(stored: &str) -> Vec<ApiScope> {
         stored
@@ -91,6 +108,7 @@ pub async fn create(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let tx = begin_write(db).await?;
     let token = api_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(viewer.id()),
@@ -101,8 +119,14 @@ pub async fn create(
         last_used_at: Set(None),
         revoked_at: Set(None),
     }
-    .insert(db)
+    .insert(&tx)
     .await?;
+    audit::record(
+        &tx,
+        Entry::by(viewer, Action::ApiTokenCreated).detail(token.name.clone()),
+    )
+    .await?;
+    tx.commit().await?;
     Ok((token, secret))
 }
 
@@ -117,9 +141,17 @@ pub async fn revoke(
     if token.revoked_at.is_some() {
         return Ok(token);
     }
+    let tx = begin_write(db).await?;
     let mut active = token.into_active_model();
     active.revoked_at = Set(Some(Utc::now()));
-    Ok(active.update(db).await?)
+    let token = active.update(&tx).await?;
+    audit::record(
+        &tx,
+        Entry::by(viewer, Action::ApiTokenRevoked).detail(token.name.clone()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
 }
 
 /// The viewer's tokens, newest first.

@@ -5,7 +5,10 @@ use entity::{organization, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::users::{self, NewUser};
+use super::{
+    audit::{self, Action, Entry},
+    users::{self, NewUser},
+};
 use crate::{
     auth::{
         jwt::TokenKeys,
@@ -28,6 +31,7 @@ pub async fn sign_up(
     db: &DatabaseConnection,
     keys: &TokenKeys,
     input: SignUp,
+    address: Option<&str>,
 ) -> AppResult<Session> {
     let organization_name = users::normalize_name(&input.organization_name, "organizationName")?;
     let organization_id = Uuid::now_v7();
@@ -49,6 +53,7 @@ pub async fn sign_up(
     .insert(&tx)
     .await?;
     let user = users::insert(&tx, new_user, hash).await?;
+    audit::record(&tx, signed_in(&user, Action::SignedUp, address)).await?;
     let session = session::start(&tx, keys, user).await?;
     tx.commit().await?;
     Ok(session)
@@ -61,6 +66,7 @@ pub async fn sign_in(
     keys: &TokenKeys,
     email: &str,
     password: String,
+    address: Option<&str>,
 ) -> AppResult<Session> {
     let email = email.trim().to_lowercase();
     let found = user::Entity::find()
@@ -69,11 +75,29 @@ pub async fn sign_in(
         .await?;
     let stored = found.as_ref().map(|user| user.password_hash.clone());
     let password_ok = password::verify(password, stored).await?;
-    let user = found
-        .filter(|user| password_ok && user.is_active())
-        .ok_or(AppError::InvalidCredentials)?;
+    let Some(user) = found else {
+        // An unknown email belongs to no organisation's log.
+        return Err(AppError::InvalidCredentials);
+    };
+    if !(password_ok && user.is_active()) {
+        audit::record(db, signed_in(&user, Action::SignInFailed, address)).await?;
+        return Err(AppError::InvalidCredentials);
+    }
     let tx = begin_write(db).await?;
+    audit::record(&tx, signed_in(&user, Action::SignInSucceeded, address)).await?;
     let session = session::start(&tx, keys, user).await?;
     tx.commit().await?;
     Ok(session)
+}
+
+/// A sign-in (or sign-up) of `user`, by themselves.
+fn signed_in<'a>(user: &user::Model, action: Action, address: Option<&'a str>) -> Entry<'a> {
+    Entry {
+        organization_id: user.organization_id,
+        actor_id: Some(user.id),
+        action,
+        subject_user_id: Some(user.id),
+        detail: Some(user.email.clone()),
+        address,
+    }
 }

@@ -41,13 +41,23 @@ pub async fn find(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<(meeting::Model, SeriesScope)> {
+    find_needing(conn, viewer, id, ApiScope::MeetingsRead).await
+}
+
+/// As [`find`], for a path whose API-token scope is `needed`.
+pub async fn find_needing(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+    needed: ApiScope,
+) -> AppResult<(meeting::Model, SeriesScope)> {
     let (meeting, series) = meeting::Entity::find_by_id(id)
         .find_also_related(one_on_one::Entity)
         .one(conn)
         .await?
         .ok_or(AppError::NotFound)?;
     let series = series.ok_or(AppError::NotFound)?;
-    Ok((meeting, SeriesScope::new(viewer, series)?))
+    Ok((meeting, SeriesScope::needing(viewer, series, needed)?))
 }
 
 /// A meeting whose content the viewer may reach; `NotFound` for anyone but a participant.
@@ -56,7 +66,17 @@ pub async fn find_for_content(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<(meeting::Model, SeriesScope)> {
-    let (meeting, scope) = find(conn, viewer, id).await?;
+    find_content_needing(conn, viewer, id, ApiScope::MeetingsRead).await
+}
+
+/// As [`find_for_content`], for a path whose API-token scope is `needed`.
+pub async fn find_content_needing(
+    conn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+    needed: ApiScope,
+) -> AppResult<(meeting::Model, SeriesScope)> {
+    let (meeting, scope) = find_needing(conn, viewer, id, needed).await?;
     scope
         .access
         .read_content()

@@ -65,8 +65,8 @@ pub async fn find(
         .await?
         .filter(|note| can_read(viewer, note))
         .ok_or(AppError::NotFound)?;
-    viewer.require_scope(ApiScope::NotesRead)?;
-    let (_, scope) = meetings::find_for_content(conn, viewer, note.meeting_id).await?;
+    let (_, scope) =
+        meetings::find_content_needing(conn, viewer, note.meeting_id, ApiScope::NotesRead).await?;
     Ok((note, scope))
 }
 
@@ -143,7 +143,8 @@ pub async fn create(
         client_mutation_id,
         "createNote",
         async |tx| {
-            let (meeting, scope) = meetings::find(tx, viewer, new.meeting_id).await?;
+            let (meeting, scope) =
+                meetings::find_needing(tx, viewer, new.meeting_id, ApiScope::NotesWrite).await?;
             scope.access.write()?;
             let now = Utc::now();
             note::ActiveModel {

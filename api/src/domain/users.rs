@@ -12,7 +12,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::series;
+use super::{
+    audit::{self, Action, Entry},
+    series,
+};
 use crate::{
     auth::{Viewer, password, session},
     db::begin_write,
@@ -121,7 +124,7 @@ pub async fn insert(
         token_version: Set(0),
         deactivated_at: Set(None),
         created_at: Set(Utc::now()),
-        calendar_token_hash: Set(None),
+        calendar_feed_salt: Set(None),
     }
     .insert(conn)
     .await
@@ -153,6 +156,13 @@ pub async fn create(
     if let Some(manager_id) = user.manager_id {
         series::start(&tx, user.organization_id, manager_id, user.id).await?;
     }
+    audit::record(
+        &tx,
+        Entry::by(viewer, Action::UserCreated)
+            .subject(user.id)
+            .detail(user.email.clone()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -193,6 +203,14 @@ pub async fn set_manager(
     active.manager_id = Set(manager_id);
     let user = active.update(&tx).await?;
     series::archive_as_report(&tx, user_id).await?;
+    let detail = manager_id.map_or_else(|| "no manager".to_owned(), |id| format!("manager {id}"));
+    audit::record(
+        &tx,
+        Entry::by(viewer, Action::ManagerChanged)
+            .subject(user_id)
+            .detail(detail),
+    )
+    .await?;
     let new_series = match manager_id {
         Some(manager_id) => {
             Some(series::start(&tx, user.organization_id, manager_id, user_id).await?)
@@ -225,6 +243,11 @@ pub async fn deactivate(
     let user = active.update(&tx).await?;
     session::revoke_all(&tx, user_id).await?;
     series::archive_all(&tx, user_id).await?;
+    audit::record(
+        &tx,
+        Entry::by(viewer, Action::UserDeactivated).subject(user_id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }

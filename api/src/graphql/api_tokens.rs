@@ -17,13 +17,13 @@ use crate::{
 pub enum ApiScope {
     /// Read series, meetings, agenda items, action items and shared check-ins.
     MeetingsRead,
-    /// Add, edit, move and remove agenda items; set the current topic.
+    /// Add, edit, move and remove agenda items; set the current topic (includes `MEETINGS_READ`).
     AgendaWrite,
     /// Read shared notes.
     NotesRead,
-    /// Create, edit and delete shared notes.
+    /// Create, edit and delete shared notes (includes `NOTES_READ`).
     NotesWrite,
-    /// Create and update action items.
+    /// Create and update action items (includes `MEETINGS_READ`).
     ActionItemsWrite,
 }
 

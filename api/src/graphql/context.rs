@@ -32,7 +32,11 @@ impl RequestViewer {
     }
 }
 
+/// The client's network address, for the audit log.
+pub struct ClientAddress(pub Option<String>);
+
 pub trait ContextExt {
+    fn client_address(&self) -> Option<&str>;
     fn state(&self) -> Result<&AppState, AppError>;
     /// The signed-in viewer, or `Unauthenticated`.
     fn viewer(&self) -> Result<Arc<Viewer>, AppError>;
@@ -43,6 +47,11 @@ pub trait ContextExt {
 }
 
 impl ContextExt for Context<'_> {
+    fn client_address(&self) -> Option<&str> {
+        self.data_opt::<ClientAddress>()
+            .and_then(|address| address.0.as_deref())
+    }
+
     fn state(&self) -> Result<&AppState, AppError> {
         self.data::<AppState>()
             .map_err(|_| AppError::internal("application state missing from the schema"))

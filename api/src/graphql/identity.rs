@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use super::{context::ContextExt, users::User};
 use crate::{
     auth::{Viewer, session},
-    domain::identity::{self, SignUp},
+    domain::{
+        export,
+        identity::{self, SignUp},
+    },
     error::AppResult,
 };
 
@@ -99,6 +102,7 @@ impl IdentityMutation {
                 password: input.password,
                 display_name: input.display_name,
             },
+            ctx.client_address(),
         )
         .await?;
         Ok(into_payload(ctx, session))
@@ -116,6 +120,7 @@ impl IdentityMutation {
             &state.token_keys,
             &input.email,
             input.password,
+            ctx.client_address(),
         )
         .await?;
         Ok(into_payload(ctx, session))
@@ -138,5 +143,43 @@ impl IdentityMutation {
     async fn sign_out(&self, ctx: &Context<'_>, input: SignOutInput) -> AppResult<SignOutPayload> {
         session::end(&ctx.state()?.store.db, &input.refresh_token).await?;
         Ok(SignOutPayload { ok: true })
+    }
+}
+
+#[derive(InputObject)]
+pub struct ExportMyDataInput {
+    /// Reserved; the export always holds everything you may read.
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct ExportMyDataPayload {
+    /// Everything you may read, as one JSON document.
+    pub json: async_graphql::Json<serde_json::Value>,
+}
+
+#[derive(Default)]
+pub struct ExportMutation;
+
+#[Object]
+impl ExportMutation {
+    /// Everything you may read, as one JSON document: your profile and every 1:1 you take part
+    /// in, with meetings, agenda, shared notes and your own private notes, action items and
+    /// check-ins. The export shows in your 1:1s' access logs. Not available to API tokens.
+    async fn export_my_data(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            name = "input",
+            default_with = "ExportMyDataInput { client_mutation_id: None }"
+        )]
+        _input: ExportMyDataInput,
+    ) -> AppResult<ExportMyDataPayload> {
+        let viewer = ctx.viewer()?;
+        let state = ctx.state()?;
+        let document = export::export(&state.store.db, &state.data_key, &viewer).await?;
+        Ok(ExportMyDataPayload {
+            json: async_graphql::Json(document),
+        })
     }
 }

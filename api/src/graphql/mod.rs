@@ -1,12 +1,15 @@
 //! The GraphQL schema: one resolver struct per domain, merged at the root.
 
+pub mod access_log;
 pub mod action_items;
 pub mod agenda;
 pub mod api_tokens;
+pub mod audit;
 pub mod check_ins;
 pub mod context;
 pub mod enums;
 pub mod identity;
+pub mod insights;
 pub mod live;
 pub mod loaders;
 pub mod meetings;
@@ -39,6 +42,7 @@ pub struct PeopleMutation(
     users::UserMutation,
     questions::QuestionMutation,
     api_tokens::ApiTokenMutation,
+    identity::ExportMutation,
 );
 
 /// Mutations inside a 1:1 series.
@@ -91,9 +95,11 @@ pub fn request_data(
     request: async_graphql::Request,
     state: &AppState,
     viewer: Option<Viewer>,
+    address: Option<String>,
 ) -> async_graphql::Request {
     let viewer = viewer.map(std::sync::Arc::new);
     request
+        .data(context::ClientAddress(address))
         .data(loaders::Loaders::new(
             &state.store.db,
             viewer.clone(),

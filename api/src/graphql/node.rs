@@ -72,6 +72,8 @@ impl NodeQuery {
                 let (model, scope) = check_ins::find(db, &viewer, uuid).await?;
                 Node::CheckIn(CheckIn::new(model, Arc::new(scope)))
             }
+            // Access-log lines are not nodes: they are read through `viewer.accessLog`.
+            NodeKind::AccessEntry => return Err(AppError::NotFound),
             NodeKind::ApiToken => {
                 Node::ApiToken(ApiToken(api_tokens::find_own(db, &viewer, uuid).await?))
             }

@@ -3,13 +3,17 @@
 use async_graphql::{Context, ID, Object};
 use entity::{organization, user};
 
+use chrono::{DateTime, Utc};
+
 use super::{
+    audit::AuditEntry,
     context::ContextExt,
+    insights::OrganizationInsights,
     pagination::{self, Page},
     users::User,
 };
 use crate::{
-    domain::{organizations, users},
+    domain::{audit, insights, organizations, users},
     error::AppResult,
     ids::{self, NodeKind},
 };
@@ -25,6 +29,41 @@ impl Organization {
 
     async fn name(&self) -> &str {
         &self.0.name
+    }
+
+    /// Admin: how 1:1s are going, over `[from, to]` (default: the 90 days up to now). Counts
+    /// and shares only, never any content.
+    async fn insights(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> AppResult<OrganizationInsights> {
+        let viewer = ctx.viewer()?;
+        let insights = insights::compute(&ctx.state()?.store.db, &viewer, from, to).await?;
+        Ok(OrganizationInsights(insights))
+    }
+
+    /// Admin: sign-ins and admin actions, oldest first.
+    #[graphql(complexity = "pagination::cost(first, child_complexity)")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Page<AuditEntry>> {
+        let viewer = ctx.viewer()?;
+        viewer.require_admin()?;
+        pagination::paginate(
+            &ctx.state()?.store.db,
+            audit::of_organization(&viewer),
+            entity::audit_entry::Column::Id,
+            |entry| entry.id,
+            first,
+            after,
+            |entry| Ok(AuditEntry(entry)),
+        )
+        .await
     }
 
     /// Admin: everyone in the organisation, in the order they joined.

@@ -7,6 +7,7 @@ use entity::user;
 use std::sync::Arc;
 
 use super::{
+    access_log::AccessEntry,
     api_tokens::ApiToken,
     context::ContextExt,
     pagination::{self, Page},
@@ -15,7 +16,7 @@ use super::{
 use crate::{
     domain::{
         access::SeriesScope,
-        api_tokens, series,
+        access_log, api_tokens, calendar, series,
         users::{self, NewUser},
     },
     error::AppResult,
@@ -119,11 +120,42 @@ impl User {
             .collect())
     }
 
+    /// The viewer's personal calendar feed (`FORBIDDEN` on anyone else): an unguessable URL
+    /// serving their meetings as iCalendar, for any calendar app. Meeting times, format,
+    /// location and who with; never agenda or notes.
+    async fn calendar_feed_url(&self, ctx: &Context<'_>) -> AppResult<String> {
+        let viewer = self.require_viewer_self(ctx)?;
+        let state = ctx.state()?;
+        calendar::feed_url(&state.store.db, &state.data_key, &viewer, &state.public_url).await
+    }
+
     /// The viewer's own API tokens (`FORBIDDEN` on anyone else).
     async fn api_tokens(&self, ctx: &Context<'_>) -> AppResult<Vec<ApiToken>> {
         let viewer = self.require_viewer_self(ctx)?;
         let tokens = api_tokens::list(&ctx.state()?.store.db, &viewer).await?;
         Ok(tokens.into_iter().map(ApiToken).collect())
+    }
+
+    /// The viewer's access log (`FORBIDDEN` on anyone else): every read of their 1:1 content
+    /// through an API token or an export, and every admin view of their series, oldest first.
+    #[graphql(complexity = "pagination::cost(first, child_complexity)")]
+    async fn access_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Page<AccessEntry>> {
+        let viewer = self.require_viewer_self(ctx)?;
+        pagination::paginate(
+            &ctx.state()?.store.db,
+            access_log::visible_to(&viewer),
+            entity::access_entry::Column::Id,
+            |entry| entry.id,
+            first,
+            after,
+            |entry| Ok(AccessEntry(entry)),
+        )
+        .await
     }
 
     /// This user's 1:1 series that the viewer may see; archived ones only when asked.
@@ -163,6 +195,18 @@ impl UserQuery {
     async fn viewer(&self, ctx: &Context<'_>) -> AppResult<User> {
         Ok(User(ctx.viewer()?.user.clone()))
     }
+}
+
+#[derive(InputObject)]
+pub struct RotateCalendarFeedInput {
+    /// Reserved.
+    pub client_mutation_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct RotateCalendarFeedPayload {
+    /// The new feed URL; the old one answers 404 from now on.
+    pub calendar_feed_url: String,
 }
 
 #[derive(InputObject)]
@@ -211,6 +255,25 @@ pub struct UserMutation;
 
 #[Object]
 impl UserMutation {
+    /// Replaces your calendar-feed URL (if it leaked); the old one stops working.
+    async fn rotate_calendar_feed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            name = "input",
+            default_with = "RotateCalendarFeedInput { client_mutation_id: None }"
+        )]
+        _input: RotateCalendarFeedInput,
+    ) -> AppResult<RotateCalendarFeedPayload> {
+        let viewer = ctx.viewer()?;
+        let state = ctx.state()?;
+        let url =
+            calendar::rotate(&state.store.db, &state.data_key, &viewer, &state.public_url).await?;
+        Ok(RotateCalendarFeedPayload {
+            calendar_feed_url: url,
+        })
+    }
+
     /// Admin: adds a user to the organisation.
     async fn create_user(
         &self,

@@ -2,7 +2,7 @@
 //! queries only, `application/graphql-response+json` (or `application/json` for clients that
 //! only accept that), and request errors as 4xx. Batches, forms and multipart are refused.
 
-use std::time::Instant;
+use std::{net::SocketAddr, time::Instant};
 
 use async_graphql::{
     Variables,
@@ -10,7 +10,7 @@ use async_graphql::{
 };
 use axum::{
     body::Bytes,
-    extract::{Query, Request, State, rejection::BytesRejection},
+    extract::{ConnectInfo, Query, Request, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -127,6 +127,7 @@ impl Refusal {
 
 pub async fn post(
     State(http): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -141,6 +142,7 @@ pub async fn post(
     execute(
         &http,
         &headers,
+        client,
         params,
         OperationType::Mutation,
         media,
@@ -150,7 +152,11 @@ pub async fn post(
 }
 
 /// GET: a query in the query string, or the WebSocket upgrade for subscriptions.
-pub async fn get(State(http): State<HttpState>, request: Request) -> Response {
+pub async fn get(
+    State(http): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let (mut parts, _body) = request.into_parts();
     if websocket::is_upgrade(&parts.headers) {
         return websocket::upgrade(http, &mut parts).await;
@@ -166,6 +172,7 @@ pub async fn get(State(http): State<HttpState>, request: Request) -> Response {
     execute(
         &http,
         &parts.headers,
+        client,
         params,
         OperationType::Query,
         media,
@@ -225,6 +232,7 @@ fn read_get(
 async fn execute(
     http: &HttpState,
     headers: &HeaderMap,
+    client: SocketAddr,
     params: Params,
     allowed: OperationType,
     media: MediaType,
@@ -299,6 +307,7 @@ async fn execute(
     {
         Ok(authenticated) => authenticated.map(|authenticated| Viewer {
             reads: Some(ReadRecorder::new()),
+            address: Some(client.ip().to_string()),
             ..authenticated.viewer
         }),
         Err(error) => {
@@ -322,7 +331,7 @@ async fn execute(
         request = request.variables(Variables::from_json(variables));
     }
     let reader = viewer.clone();
-    let request = graphql::request_data(request, state, viewer);
+    let request = graphql::request_data(request, state, viewer, Some(client.ip().to_string()));
     let response = http.schema.execute(request).await;
     if let Some(reader) = reader
         && let Some(reads) = &reader.reads

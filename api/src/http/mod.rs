@@ -55,6 +55,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/calendar/{file}", get(ops::calendar))
         .with_state(http)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(

@@ -2,13 +2,13 @@
 
 use async_graphql::http::GraphiQLSource;
 use axum::{
-    extract::State,
+    extract::{Path, State},
     http::{StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 
 use super::HttpState;
-use crate::db;
+use crate::{db, domain::calendar, error::AppError};
 
 /// The process is up.
 pub async fn healthz() -> &'static str {
@@ -33,6 +33,24 @@ pub async fn metrics(State(http): State<HttpState>) -> Response {
         http.state.metrics.render(),
     )
         .into_response()
+}
+
+/// A personal calendar feed (`/calendar/{token}.ics`); any token that is not current is 404.
+pub async fn calendar(State(http): State<HttpState>, Path(file): Path<String>) -> Response {
+    let token = file.strip_suffix(".ics").unwrap_or(&file);
+    let state = &http.state;
+    match calendar::feed(&state.store.db, &state.data_key, token).await {
+        Ok(ics) => (
+            [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+            ics,
+        )
+            .into_response(),
+        Err(AppError::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(error) => {
+            tracing::error!(error = ?error, "calendar feed failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// GraphiQL, for people exploring the API.

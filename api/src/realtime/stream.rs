@@ -63,6 +63,7 @@ pub async fn live_scope(
         user,
         credentials: viewer.credentials.clone(),
         reads: None,
+        address: None,
     };
     let scope = match meetings::find(&store.db, &viewer, meeting_id).await {
         Ok((_, scope)) => scope,

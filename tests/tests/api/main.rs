@@ -1,8 +1,11 @@
 //! End-to-end tests: one binary, one module per area, one behaviour per test.
 
+mod access_log;
 mod access_matrix;
 mod action_items;
+mod admin;
 mod agenda;
+mod api_tokens;
 mod check_ins;
 mod concurrency;
 mod identity;
