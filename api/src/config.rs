@@ -67,6 +67,11 @@ pub struct Config {
     #[arg(long, env = "TETE_MAX_STRING_LENGTH", default_value_t = 100_000)]
     pub max_string_length: usize,
 
+    /// Requests a minute allowed per user, per API token, or per address for anonymous callers
+    /// (in bursts of as many). Sign-ins are also limited per email and per address.
+    #[arg(long, env = "TETE_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+
     /// Largest database connection pool.
     #[arg(long, env = "TETE_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
@@ -125,6 +130,7 @@ mod tests {
             "TETE_DATALOADER_DELAY_MS",
             "TETE_WS_PING_SECONDS",
             "TETE_PUBLIC_URL",
+            "TETE_RATE_LIMIT_PER_MINUTE",
         ] {
             assert!(
                 help.contains(variable),

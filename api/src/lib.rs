@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod metrics;
+pub mod rate_limit;
 pub mod realtime;
 pub mod secrets;
 pub mod startup;

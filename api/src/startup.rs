@@ -14,6 +14,7 @@ use crate::{
     graphql::{self, AppSchema},
     http::{self, SHUTDOWN_GRACE},
     metrics::Metrics,
+    rate_limit::RateLimits,
     realtime::EventBus,
     secrets,
     state::AppState,
@@ -73,6 +74,7 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
+        let rate_limits = Arc::new(RateLimits::new(config.rate_limit_per_minute));
         let state = AppState {
             store: Store { db, events },
             config: Arc::new(config),
@@ -80,6 +82,7 @@ impl Application {
             token_keys: Arc::new(TokenKeys::new(&keys.jwt_secret)),
             data_key: Arc::new(keys.data_key),
             public_url,
+            rate_limits,
         };
         let router = build_app(state.clone());
         Ok(Self {

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use secrecy::SecretBox;
 
-use crate::{auth::jwt::TokenKeys, config::Config, db::Store, metrics::Metrics};
+use crate::{
+    auth::jwt::TokenKeys, config::Config, db::Store, metrics::Metrics, rate_limit::RateLimits,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,4 +19,5 @@ pub struct AppState {
     pub data_key: Arc<SecretBox<[u8; 32]>>,
     /// Where clients reach this server, for links such as calendar feeds.
     pub public_url: String,
+    pub rate_limits: Arc<RateLimits>,
 }

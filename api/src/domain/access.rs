@@ -89,6 +89,9 @@ impl Access {
 pub struct SeriesScope {
     pub series: one_on_one::Model,
     pub access: Access,
+    /// Whether the credentials may read meeting content (an API token reached this series
+    /// through a notes scope alone may not).
+    reads_meetings: bool,
 }
 
 impl SeriesScope {
@@ -107,6 +110,7 @@ impl SeriesScope {
     ) -> AppResult<Self> {
         let access = Access::of(viewer, &series).ok_or(AppError::NotFound)?;
         viewer.require_scope(needed)?;
+        let reads_meetings = viewer.has_scope(ApiScope::MeetingsRead);
         if let Some(reads) = &viewer.reads {
             if access == Access::Admin {
                 reads.note(series.id, Via::AdminView);
@@ -114,7 +118,11 @@ impl SeriesScope {
                 reads.note(series.id, Via::ApiToken);
             }
         }
-        Ok(Self { series, access })
+        Ok(Self {
+            series,
+            access,
+            reads_meetings,
+        })
     }
 
     /// The scope of `series`, but only for a participant: content objects do not exist for
@@ -126,6 +134,17 @@ impl SeriesScope {
             .read_content()
             .map_err(|_| AppError::NotFound)?;
         Ok(scope)
+    }
+
+    /// Reading agenda, action items and check-ins: a participant whose credentials read
+    /// meetings.
+    pub fn read_meeting_content(&self) -> AppResult<Role> {
+        let role = self.access.read_content()?;
+        if self.reads_meetings {
+            Ok(role)
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 
     pub fn is_participant(&self, user_id: Uuid) -> bool {

@@ -115,6 +115,9 @@ impl IdentityMutation {
         input: SignInInput,
     ) -> AppResult<SessionPayload<SignInKind>> {
         let state = ctx.state()?;
+        state
+            .rate_limits
+            .sign_in(&input.email, ctx.client_address())?;
         let session = identity::sign_in(
             &state.store.db,
             &state.token_keys,

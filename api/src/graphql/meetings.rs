@@ -86,7 +86,7 @@ impl Meeting {
 
     /// The talking points, in order.
     async fn agenda(&self, ctx: &Context<'_>) -> AppResult<Vec<AgendaItem>> {
-        self.scope.access.read_content()?;
+        self.scope.read_meeting_content()?;
         let items = ctx
             .loaders()?
             .agenda_by_meeting
@@ -98,7 +98,7 @@ impl Meeting {
 
     /// The talking point being discussed now.
     async fn current_topic(&self, ctx: &Context<'_>) -> AppResult<Option<AgendaItem>> {
-        self.scope.access.read_content()?;
+        self.scope.read_meeting_content()?;
         let Some(id) = self.model.current_topic_id else {
             return Ok(None);
         };
@@ -130,7 +130,7 @@ impl Meeting {
 
     /// Action items created in this meeting.
     async fn action_items(&self, ctx: &Context<'_>) -> AppResult<Vec<ActionItem>> {
-        self.scope.access.read_content()?;
+        self.scope.read_meeting_content()?;
         let items = ctx
             .loaders()?
             .action_items_by_meeting
@@ -142,7 +142,7 @@ impl Meeting {
 
     /// Shared check-ins, and the viewer's own.
     async fn check_ins(&self, ctx: &Context<'_>) -> AppResult<Vec<CheckIn>> {
-        self.scope.access.read_content()?;
+        self.scope.read_meeting_content()?;
         let check_ins = ctx
             .loaders()?
             .check_ins_by_meeting

@@ -109,7 +109,7 @@ impl OneOnOne {
 
     /// Every action item of the series not done yet, whichever meeting it came from.
     async fn open_action_items(&self, ctx: &Context<'_>) -> AppResult<Vec<ActionItem>> {
-        self.scope.access.read_content()?;
+        self.scope.read_meeting_content()?;
         let items = ctx
             .loaders()?
             .open_action_items_by_series

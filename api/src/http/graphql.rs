@@ -101,10 +101,14 @@ impl Refusal {
     }
 
     fn into_response(self, media: MediaType) -> Response {
+        let mut extensions = serde_json::json!({ "code": self.error.code() });
+        if let AppError::RateLimited { retry_after_secs } = self.error {
+            extensions["retryAfter"] = retry_after_secs.into();
+        }
         let body = serde_json::json!({
             "errors": [{
                 "message": self.error.public_message(),
-                "extensions": { "code": self.error.code() },
+                "extensions": extensions,
             }]
         });
         let mut response = json_response(self.status, media, &body);
@@ -113,6 +117,13 @@ impl Refusal {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                if let AppError::RateLimited { retry_after_secs } = self.error
+                    && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+                {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
             }
             StatusCode::METHOD_NOT_ALLOWED => {
                 response
@@ -330,6 +341,21 @@ async fn execute(
     if let Some(variables) = variables {
         request = request.variables(Variables::from_json(variables));
     }
+    let limited = match &viewer {
+        Some(viewer) => match viewer.api_token_id() {
+            Some(token) => format!("token:{token}"),
+            None => format!("user:{}", viewer.id()),
+        },
+        None => format!("address:{}", client.ip()),
+    };
+    if let Err(error) = state.rate_limits.requests.take(&limited) {
+        return http.refused(
+            Refusal::new(StatusCode::TOO_MANY_REQUESTS, error),
+            media,
+            operation,
+            started,
+        );
+    }
     let reader = viewer.clone();
     let request = graphql::request_data(request, state, viewer, Some(client.ip().to_string()));
     let response = http.schema.execute(request).await;
@@ -362,7 +388,19 @@ async fn execute(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let status = if request_error {
+    let rate_limited = response.errors.iter().find_map(|error| {
+        let extensions = error.extensions.as_ref()?;
+        (extensions.get("code")? == &async_graphql::Value::from("RATE_LIMITED"))
+            .then(|| extensions.get("retryAfter").map(ToString::to_string))
+            .flatten()
+    });
+    let status = if let Some(retry_after) = &rate_limited {
+        let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, media, &body);
+        if let Ok(value) = HeaderValue::from_str(retry_after) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    } else if request_error {
         if let Some(object) = body.as_object_mut() {
             object.remove("data");
         }

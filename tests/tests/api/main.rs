@@ -15,6 +15,7 @@ mod meetings;
 mod notes;
 mod operations;
 mod questions;
+mod rate_limits;
 mod schema;
 mod series;
 mod support;
