@@ -14,11 +14,11 @@ use uuid::Uuid;
 
 use super::{
     audit::{self, Action, Entry},
-    series,
+    idempotency, series,
 };
 use crate::{
     auth::{Viewer, password, session},
-    db::begin_write,
+    db::{Store, begin_write},
     error::{AppError, AppResult, OnUniqueViolation},
 };
 
@@ -142,29 +142,34 @@ pub async fn prepare(mut new: NewUser) -> AppResult<(NewUser, String)> {
 
 /// Admin: adds a user to the viewer's organisation, optionally with a manager.
 pub async fn create(
-    db: &DatabaseConnection,
+    store: &Store,
     viewer: &Viewer,
     new: NewUser,
-) -> AppResult<user::Model> {
+    client_mutation_id: Option<&str>,
+) -> AppResult<Uuid> {
     viewer.require_admin()?;
     let (new, hash) = prepare(new).await?;
-    let tx = begin_write(db).await?;
-    if let Some(manager_id) = new.manager_id {
-        find_active_colleague(&tx, viewer, manager_id).await?;
-    }
-    let user = insert(&tx, new, hash).await?;
-    if let Some(manager_id) = user.manager_id {
-        series::start(&tx, user.organization_id, manager_id, user.id).await?;
-    }
-    audit::record(
-        &tx,
-        Entry::by(viewer, Action::UserCreated)
-            .subject(user.id)
-            .detail(user.email.clone()),
+    idempotency::create_once(
+        store,
+        viewer.id(),
+        client_mutation_id,
+        "createUser",
+        async |tx| {
+            if let Some(manager_id) = new.manager_id {
+                find_active_colleague(tx, viewer, manager_id).await?;
+            }
+            let user = insert(tx, new, hash).await?;
+            if let Some(manager_id) = user.manager_id {
+                series::start(tx, user.organization_id, manager_id, user.id).await?;
+            }
+            let entry = Entry::by(viewer, Action::UserCreated)
+                .subject(user.id)
+                .detail(user.email.clone());
+            audit::record(tx, entry).await?;
+            Ok(user.id)
+        },
     )
-    .await?;
-    tx.commit().await?;
-    Ok(user)
+    .await
 }
 
 /// Admin: starts, changes (`Some`) or ends (`None`) a user's reporting line. The old line's

@@ -219,11 +219,14 @@ pub struct CreateUserInput {
     pub role: Option<OrgRole>,
     /// Starts a reporting line to this user.
     pub manager_id: Option<ID>,
+    /// Makes a retried request return the first result instead of creating a second user.
+    pub client_mutation_id: Option<String>,
 }
 
 #[derive(SimpleObject)]
 pub struct CreateUserPayload {
     pub user: User,
+    pub client_mutation_id: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -282,8 +285,9 @@ impl UserMutation {
     ) -> AppResult<CreateUserPayload> {
         let viewer = ctx.viewer()?;
         let manager_id = ids::decode_optional(NodeKind::User, input.manager_id.as_ref())?;
-        let user = users::create(
-            &ctx.state()?.store.db,
+        let store = &ctx.state()?.store;
+        let id = users::create(
+            store,
             &viewer,
             NewUser {
                 organization_id: viewer.organization_id(),
@@ -293,9 +297,13 @@ impl UserMutation {
                 role: input.role.unwrap_or(OrgRole::Member).into(),
                 manager_id,
             },
+            input.client_mutation_id.as_deref(),
         )
         .await?;
-        Ok(CreateUserPayload { user: User(user) })
+        Ok(CreateUserPayload {
+            user: User(users::find_visible(&store.db, &viewer, id).await?),
+            client_mutation_id: input.client_mutation_id,
+        })
     }
 
     /// Admin: starts, changes or (with a null `managerId`) ends a reporting line.

@@ -365,3 +365,28 @@ async fn admins_page_through_the_organisation() {
         .await;
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
 }
+
+#[tokio::test]
+async fn a_retried_create_user_creates_one_user() {
+    let app = spawn_app().await;
+    let admin = app.sign_up("Acme", "ada@example.com").await;
+    let create = "mutation($input: CreateUserInput!) { createUser(input: $input) { clientMutationId user { id } } }";
+    let input = json!({ "input": { "email": "new@example.com", "displayName": "New", "password": "long enough pw", "clientMutationId": "retry-1" } });
+    let first = app
+        .ok(create, input.clone(), Some(&admin.access_token))
+        .await;
+    let second = app.ok(create, input, Some(&admin.access_token)).await;
+    assert_eq!(first["createUser"]["clientMutationId"], "retry-1");
+    assert_eq!(
+        first["createUser"]["user"]["id"],
+        second["createUser"]["user"]["id"]
+    );
+    let data = app
+        .ok(
+            "{ organization { users { totalCount } } }",
+            json!({}),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(data["organization"]["users"]["totalCount"], 2);
+}
