@@ -72,6 +72,10 @@ pub struct Config {
     #[arg(long, env = "TETE_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub rate_limit_per_minute: u32,
 
+    /// Let webhooks target private and loopback addresses (off: protects internal services).
+    #[arg(long, env = "TETE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
+
     /// Largest database connection pool.
     #[arg(long, env = "TETE_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
@@ -131,6 +135,7 @@ mod tests {
             "TETE_WS_PING_SECONDS",
             "TETE_PUBLIC_URL",
             "TETE_RATE_LIMIT_PER_MINUTE",
+            "TETE_WEBHOOK_ALLOW_PRIVATE",
         ] {
             assert!(
                 help.contains(variable),

@@ -21,10 +21,11 @@ pub enum NodeKind {
     Question,
     ApiToken,
     AccessEntry,
+    Webhook,
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 11] = [
+    const ALL: [NodeKind; 12] = [
         NodeKind::User,
         NodeKind::Organization,
         NodeKind::OneOnOne,
@@ -36,6 +37,7 @@ impl NodeKind {
         NodeKind::Question,
         NodeKind::ApiToken,
         NodeKind::AccessEntry,
+        NodeKind::Webhook,
     ];
 
     fn tag(self) -> &'static str {
@@ -51,6 +53,7 @@ impl NodeKind {
             NodeKind::Question => "Question",
             NodeKind::ApiToken => "ApiToken",
             NodeKind::AccessEntry => "AccessEntry",
+            NodeKind::Webhook => "Webhook",
         }
     }
 }

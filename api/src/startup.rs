@@ -11,6 +11,7 @@ use crate::{
     auth::{jwt::TokenKeys, password},
     config::Config,
     db::{self, Store},
+    domain::webhooks,
     graphql::{self, AppSchema},
     http::{self, SHUTDOWN_GRACE},
     metrics::Metrics,
@@ -49,6 +50,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// Sends queued webhook deliveries until the server stops.
+    webhook_worker: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -75,12 +78,18 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
         let rate_limits = Arc::new(RateLimits::new(config.rate_limit_per_minute));
+        let data_key = Arc::new(keys.data_key);
+        let webhook_worker = tokio::spawn(webhooks::run_worker(
+            db.clone(),
+            data_key.clone(),
+            config.webhook_allow_private,
+        ));
         let state = AppState {
             store: Store { db, events },
             config: Arc::new(config),
             metrics,
             token_keys: Arc::new(TokenKeys::new(&keys.jwt_secret)),
-            data_key: Arc::new(keys.data_key),
+            data_key,
             public_url,
             rate_limits,
         };
@@ -89,6 +98,7 @@ impl Application {
             listener,
             router,
             state,
+            webhook_worker,
         })
     }
 
@@ -126,13 +136,16 @@ impl Application {
                 std::future::pending::<()>().await;
             }
         };
-        tokio::select! {
+        let result = tokio::select! {
             served = server => served,
             () = grace_over => {
                 tracing::warn!("shutdown grace period over: closing remaining connections");
                 Ok(())
             }
-        }
+        };
+        // Pending deliveries stay queued in the database for the next start.
+        self.webhook_worker.abort();
+        result
     }
 }
 

@@ -16,3 +16,5 @@ pub mod organization;
 pub mod question;
 pub mod refresh_token;
 pub mod user;
+pub mod webhook;
+pub mod webhook_delivery;

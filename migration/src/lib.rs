@@ -9,6 +9,7 @@ mod m20261121_000001_identity;
 mod m20261121_000002_one_on_ones;
 mod m20261122_000003_meeting_events;
 mod m20261122_000004_trust;
+mod m20261122_000005_webhooks;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_one_on_ones::Migration),
             Box::new(m20261122_000003_meeting_events::Migration),
             Box::new(m20261122_000004_trust::Migration),
+            Box::new(m20261122_000005_webhooks::Migration),
         ]
     }
 }

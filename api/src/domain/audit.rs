@@ -21,10 +21,12 @@ pub enum Action {
     ApiTokenCreated,
     ApiTokenRevoked,
     DataExported,
+    WebhookCreated,
+    WebhookDeleted,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 11] = [
         Action::SignedUp,
         Action::SignInSucceeded,
         Action::SignInFailed,
@@ -34,6 +36,8 @@ impl Action {
         Action::ApiTokenCreated,
         Action::ApiTokenRevoked,
         Action::DataExported,
+        Action::WebhookCreated,
+        Action::WebhookDeleted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +51,8 @@ impl Action {
             Action::ApiTokenCreated => "API_TOKEN_CREATED",
             Action::ApiTokenRevoked => "API_TOKEN_REVOKED",
             Action::DataExported => "DATA_EXPORTED",
+            Action::WebhookCreated => "WEBHOOK_CREATED",
+            Action::WebhookDeleted => "WEBHOOK_DELETED",
         }
     }
 

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::webhooks;
 use crate::{
     db::{Store, WriteTx},
     error::{AppError, AppResult},
@@ -99,7 +100,7 @@ pub async fn record(tx: &WriteTx, meeting_id: Uuid, event: NewEvent) -> AppResul
         .to_owned();
     let row = tx.query_one(&next).await?.ok_or(AppError::NotFound)?;
     let sequence: i32 = row.try_get("", "last_event_sequence")?;
-    meeting_event::ActiveModel {
+    let stored = meeting_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         meeting_id: Set(meeting_id),
         sequence: Set(sequence),
@@ -116,6 +117,7 @@ pub async fn record(tx: &WriteTx, meeting_id: Uuid, event: NewEvent) -> AppResul
     }
     .insert(tx)
     .await?;
+    webhooks::enqueue(tx, &stored).await?;
     tx.announce(Announcement {
         meeting_id,
         sequence,

@@ -24,3 +24,4 @@ pub mod questions;
 pub mod series;
 pub mod users;
 pub mod validate;
+pub mod webhooks;

@@ -19,6 +19,8 @@ pub enum AuditAction {
     ApiTokenCreated,
     ApiTokenRevoked,
     DataExported,
+    WebhookCreated,
+    WebhookDeleted,
 }
 
 /// An admin action or a sign-in. Never any 1:1 content.

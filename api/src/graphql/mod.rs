@@ -21,6 +21,7 @@ pub mod questions;
 pub mod scoped;
 pub mod series;
 pub mod users;
+pub mod webhooks;
 
 use async_graphql::{MergedObject, Schema};
 
@@ -43,6 +44,7 @@ pub struct PeopleMutation(
     questions::QuestionMutation,
     api_tokens::ApiTokenMutation,
     identity::ExportMutation,
+    webhooks::WebhookMutation,
 );
 
 /// Mutations inside a 1:1 series.

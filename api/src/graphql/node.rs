@@ -8,12 +8,12 @@ use std::sync::Arc;
 use super::{
     action_items::ActionItem, agenda::AgendaItem, api_tokens::ApiToken, check_ins::CheckIn,
     context::ContextExt, meetings::Meeting, notes::Note, organizations::Organization,
-    questions::Question, scoped::InSeries, series::OneOnOne, users::User,
+    questions::Question, scoped::InSeries, series::OneOnOne, users::User, webhooks::Webhook,
 };
 use crate::{
     domain::{
         action_items, agenda, api_tokens, check_ins, meetings, notes, organizations, questions,
-        series, users,
+        series, users, webhooks,
     },
     error::{AppError, AppResult},
     ids::{self, NodeKind},
@@ -32,6 +32,7 @@ pub enum Node {
     CheckIn(CheckIn),
     Question(Question),
     ApiToken(ApiToken),
+    Webhook(Webhook),
 }
 
 #[derive(Default)]
@@ -74,6 +75,7 @@ impl NodeQuery {
             }
             // Access-log lines are not nodes: they are read through `viewer.accessLog`.
             NodeKind::AccessEntry => return Err(AppError::NotFound),
+            NodeKind::Webhook => Node::Webhook(Webhook(webhooks::find(db, &viewer, uuid).await?)),
             NodeKind::ApiToken => {
                 Node::ApiToken(ApiToken(api_tokens::find_own(db, &viewer, uuid).await?))
             }

@@ -11,9 +11,10 @@ use super::{
     insights::OrganizationInsights,
     pagination::{self, Page},
     users::User,
+    webhooks::Webhook,
 };
 use crate::{
-    domain::{audit, insights, organizations, users},
+    domain::{audit, insights, organizations, users, webhooks},
     error::AppResult,
     ids::{self, NodeKind},
 };
@@ -42,6 +43,13 @@ impl Organization {
         let viewer = ctx.viewer()?;
         let insights = insights::compute(&ctx.state()?.store.db, &viewer, from, to).await?;
         Ok(OrganizationInsights(insights))
+    }
+
+    /// Admin: the organisation's webhooks.
+    async fn webhooks(&self, ctx: &Context<'_>) -> AppResult<Vec<Webhook>> {
+        let viewer = ctx.viewer()?;
+        let hooks = webhooks::list(&ctx.state()?.store.db, &viewer).await?;
+        Ok(hooks.into_iter().map(Webhook).collect())
     }
 
     /// Admin: sign-ins and admin actions, oldest first.

@@ -22,4 +22,5 @@ mod support;
 mod tokens;
 mod transport;
 mod users;
+mod webhooks;
 mod ws;
