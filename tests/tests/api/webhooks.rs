@@ -309,3 +309,26 @@ async fn a_failed_delivery_is_retried_and_survives_a_restart() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(receiver.received().len(), 3);
 }
+
+#[tokio::test]
+async fn no_api_token_may_register_a_webhook() {
+    let app = spawn_app().await;
+    let pair = pair(&app).await;
+    let token = mutate(
+        &app,
+        &pair.admin,
+        "createApiToken",
+        "CreateApiTokenInput",
+        json!({ "name": "All", "scopes": ["MEETINGS_READ", "AGENDA_WRITE", "NOTES_READ", "NOTES_WRITE", "ACTION_ITEMS_WRITE"] }),
+        "token",
+    )
+    .await;
+    let body = app
+        .graphql(
+            CREATE,
+            json!({ "input": { "url": "https://example.com/hook", "events": ["AGENDA_ITEM_ADDED"] } }),
+            token["token"].as_str(),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("FORBIDDEN"), "{body}");
+}
