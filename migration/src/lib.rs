@@ -5,6 +5,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261121_000001_identity;
 mod m20261121_000002_one_on_ones;
 mod m20261122_000003_meeting_events;

@@ -2,6 +2,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::helpers::{fk, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -36,38 +38,35 @@ impl MigrationTrait for Migration {
                     .col(integer(Users::TokenVersion))
                     .col(timestamp_with_time_zone_null(Users::DeactivatedAt))
                     .col(timestamp_with_time_zone(Users::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Users::Table, Users::OrganizationId)
-                            .to(Organizations::Table, Organizations::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Users::Table, Users::ManagerId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        Users::Table,
+                        Users::OrganizationId,
+                        Organizations::Table,
+                        Organizations::Id,
+                    ))
+                    .foreign_key(&mut fk(
+                        Users::Table,
+                        Users::ManagerId,
+                        Users::Table,
+                        Users::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_users_organization")
-                    .table(Users::Table)
-                    .col(Users::OrganizationId)
-                    .col(Users::Id)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_users_manager")
-                    .table(Users::Table)
-                    .col(Users::ManagerId)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "idx_users_organization",
+            Users::Table,
+            &[Users::OrganizationId, Users::Id],
+        )
+        .await?;
+        index(
+            manager,
+            "idx_users_manager",
+            Users::Table,
+            &[Users::ManagerId],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -82,32 +81,29 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(RefreshTokens::UsedAt))
                     .col(timestamp_with_time_zone_null(RefreshTokens::RevokedAt))
                     .col(timestamp_with_time_zone(RefreshTokens::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(RefreshTokens::Table, RefreshTokens::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        RefreshTokens::Table,
+                        RefreshTokens::UserId,
+                        Users::Table,
+                        Users::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_refresh_tokens_family")
-                    .table(RefreshTokens::Table)
-                    .col(RefreshTokens::FamilyId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_refresh_tokens_user")
-                    .table(RefreshTokens::Table)
-                    .col(RefreshTokens::UserId)
-                    .to_owned(),
-            )
-            .await
+        index(
+            manager,
+            "idx_refresh_tokens_family",
+            RefreshTokens::Table,
+            &[RefreshTokens::FamilyId],
+        )
+        .await?;
+        index(
+            manager,
+            "idx_refresh_tokens_user",
+            RefreshTokens::Table,
+            &[RefreshTokens::UserId],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -124,7 +120,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub enum Organizations {
     Table,
     Id,
@@ -132,7 +128,7 @@ pub enum Organizations {
     CreatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 pub enum Users {
     Table,
     Id,
@@ -150,7 +146,7 @@ pub enum Users {
     CalendarFeedSalt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum RefreshTokens {
     Table,
     Id,

@@ -3,7 +3,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m20261121_000001_identity::{Organizations, Users};
+use crate::{
+    helpers::{fk, index},
+    m20261121_000001_identity::{Organizations, Users},
+};
 
 mod builtin_questions;
 
@@ -347,32 +350,6 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-fn fk(
-    from: impl IntoIden,
-    from_col: impl IntoIden,
-    to: impl IntoIden,
-    to_col: impl IntoIden,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from, from_col)
-        .to(to, to_col)
-        .to_owned()
-}
-
-async fn index<T: IntoIden + Copy + 'static, C: IntoIden + Copy + 'static>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: T,
-    columns: &[C],
-) -> Result<(), DbErr> {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for column in columns {
-        index.col(*column);
-    }
-    manager.create_index(index.to_owned()).await
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -2,7 +2,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m20261121_000002_one_on_ones::Meetings;
+use crate::{helpers::fk, m20261121_000002_one_on_ones::Meetings};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -38,11 +38,12 @@ impl MigrationTrait for Migration {
                     // Set for events about private notes and check-ins: only this user gets them.
                     .col(uuid_null(MeetingEvents::PrivateTo))
                     .col(timestamp_with_time_zone(MeetingEvents::OccurredAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(MeetingEvents::Table, MeetingEvents::MeetingId)
-                            .to(Meetings::Table, Meetings::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        MeetingEvents::Table,
+                        MeetingEvents::MeetingId,
+                        Meetings::Table,
+                        Meetings::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -74,7 +75,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum MeetingEvents {
     Table,
     Id,

@@ -4,6 +4,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 use crate::{
+    helpers::{fk, index},
     m20261121_000001_identity::{Organizations, Users},
     m20261121_000002_one_on_ones::OneOnOnes,
 };
@@ -27,23 +28,22 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(ApiTokens::CreatedAt))
                     .col(timestamp_with_time_zone_null(ApiTokens::LastUsedAt))
                     .col(timestamp_with_time_zone_null(ApiTokens::RevokedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ApiTokens::Table, ApiTokens::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        ApiTokens::Table,
+                        ApiTokens::UserId,
+                        Users::Table,
+                        Users::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_api_tokens_user")
-                    .table(ApiTokens::Table)
-                    .col(ApiTokens::UserId)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "idx_api_tokens_user",
+            ApiTokens::Table,
+            &[ApiTokens::UserId],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -59,24 +59,22 @@ impl MigrationTrait for Migration {
                     .col(string_null(AuditEntries::Detail))
                     .col(string_null(AuditEntries::Address))
                     .col(timestamp_with_time_zone(AuditEntries::OccurredAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(AuditEntries::Table, AuditEntries::OrganizationId)
-                            .to(Organizations::Table, Organizations::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        AuditEntries::Table,
+                        AuditEntries::OrganizationId,
+                        Organizations::Table,
+                        Organizations::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_audit_entries_organization")
-                    .table(AuditEntries::Table)
-                    .col(AuditEntries::OrganizationId)
-                    .col(AuditEntries::Id)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "idx_audit_entries_organization",
+            AuditEntries::Table,
+            &[AuditEntries::OrganizationId, AuditEntries::Id],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -89,24 +87,22 @@ impl MigrationTrait for Migration {
                     .col(string(AccessEntries::Via))
                     .col(uuid_null(AccessEntries::ApiTokenId))
                     .col(timestamp_with_time_zone(AccessEntries::OccurredAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(AccessEntries::Table, AccessEntries::OneOnOneId)
-                            .to(OneOnOnes::Table, OneOnOnes::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        AccessEntries::Table,
+                        AccessEntries::OneOnOneId,
+                        OneOnOnes::Table,
+                        OneOnOnes::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_access_entries_series")
-                    .table(AccessEntries::Table)
-                    .col(AccessEntries::OneOnOneId)
-                    .col(AccessEntries::Id)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "idx_access_entries_series",
+            AccessEntries::Table,
+            &[AccessEntries::OneOnOneId, AccessEntries::Id],
+        )
+        .await?;
 
         // Mixed into the MAC in a user's calendar-feed URL; a new salt invalidates the old URL.
         manager
@@ -141,7 +137,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum ApiTokens {
     Table,
     Id,
@@ -154,7 +150,7 @@ enum ApiTokens {
     RevokedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum AuditEntries {
     Table,
     Id,
@@ -167,7 +163,7 @@ enum AuditEntries {
     OccurredAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum AccessEntries {
     Table,
     Id,

@@ -2,7 +2,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m20261121_000001_identity::Organizations;
+use crate::{
+    helpers::{fk, index},
+    m20261121_000001_identity::Organizations,
+};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -23,11 +26,12 @@ impl MigrationTrait for Migration {
                     .col(blob(Webhooks::SealedSecret))
                     .col(uuid(Webhooks::CreatedById))
                     .col(timestamp_with_time_zone(Webhooks::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Webhooks::Table, Webhooks::OrganizationId)
-                            .to(Organizations::Table, Organizations::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        Webhooks::Table,
+                        Webhooks::OrganizationId,
+                        Organizations::Table,
+                        Organizations::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -58,16 +62,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_webhook_deliveries_due")
-                    .table(WebhookDeliveries::Table)
-                    .col(WebhookDeliveries::Status)
-                    .col(WebhookDeliveries::NextAttemptAt)
-                    .to_owned(),
-            )
-            .await
+        index(
+            manager,
+            "idx_webhook_deliveries_due",
+            WebhookDeliveries::Table,
+            &[WebhookDeliveries::Status, WebhookDeliveries::NextAttemptAt],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -80,7 +81,7 @@ impl MigrationTrait for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Webhooks {
     Table,
     Id,
@@ -92,7 +93,7 @@ enum Webhooks {
     CreatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum WebhookDeliveries {
     Table,
     Id,

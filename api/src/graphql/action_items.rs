@@ -162,11 +162,6 @@ impl ActionItemMutation {
     ) -> AppResult<ActionItemPayload<UpdateKind>> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::ActionItem, &input.action_item_id)?;
-        let due_on = match input.due_on {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(date) => Some(Some(date)),
-        };
         action_items::update(
             &ctx.state()?.store,
             &viewer,
@@ -174,7 +169,7 @@ impl ActionItemMutation {
             ActionItemChanges {
                 title: input.title,
                 assignee_id: ids::decode_optional(NodeKind::User, input.assignee_id.as_ref())?,
-                due_on,
+                due_on: input.due_on.into(),
             },
         )
         .await?;

@@ -198,18 +198,13 @@ impl AgendaMutation {
     ) -> AppResult<AgendaItemPayload<UpdateKind>> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::AgendaItem, &input.agenda_item_id)?;
-        let description = match input.description {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(text) => Some(Some(text)),
-        };
         agenda::update(
             &ctx.state()?.store,
             &viewer,
             id,
             AgendaChanges {
                 title: input.title,
-                description,
+                description: input.description.into(),
                 category: input.category.map(Into::into),
             },
         )
