@@ -67,6 +67,11 @@ pub struct Config {
     #[arg(long, env = "TETE_MAX_STRING_LENGTH", default_value_t = 100_000)]
     pub max_string_length: usize,
 
+    /// Bytes of query text the automatic persisted query cache keeps (least recently used out
+    /// first).
+    #[arg(long, env = "TETE_PERSISTED_QUERY_CACHE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub persisted_query_cache_bytes: usize,
+
     /// Requests a minute allowed per user, per API token, or per address for anonymous callers
     /// (in bursts of as many). Sign-ins are also limited per email and per address.
     #[arg(long, env = "TETE_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]

@@ -31,6 +31,8 @@ pub enum AppError {
     },
     /// Too many requests; retry after this many seconds.
     RateLimited { retry_after_secs: u64 },
+    /// An automatic persisted query's hash this server does not know: send the text with it.
+    PersistedQueryNotFound,
     /// A live subscriber fell too far behind; it should subscribe again from this sequence.
     ResumeRequired { after_sequence: i32 },
     /// Anything else: a bug or an unavailable dependency. The detail is logged, never shown.
@@ -56,6 +58,7 @@ impl AppError {
             Self::NotFound => "NOT_FOUND",
             Self::BadUserInput(_) => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::RateLimited { .. } | Self::ResumeRequired { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }
@@ -71,6 +74,8 @@ impl AppError {
             Self::BadUserInput(message) => message.clone(),
             Self::Conflict { message, .. } => message.clone(),
             Self::RateLimited { .. } => "too many requests".into(),
+            // The exact text Apollo clients look for.
+            Self::PersistedQueryNotFound => "PersistedQueryNotFound".into(),
             Self::ResumeRequired { after_sequence } => format!(
                 "too slow to follow live: subscribe again with afterSequence {after_sequence}"
             ),

@@ -39,12 +39,7 @@ impl AccessEntry {
 
     /// Who read it (for a token, the token's owner).
     async fn reader(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        Ok(ctx
-            .loaders()?
-            .user_by_id
-            .load_one(self.0.reader_id)
-            .await?
-            .map(User))
+        Ok(ctx.loaders()?.user(self.0.reader_id).await?.map(User))
     }
 
     async fn via(&self) -> Option<AccessVia> {

@@ -31,7 +31,7 @@ impl AuditEntry {
         let Some(id) = id else {
             return Ok(None);
         };
-        Ok(ctx.loaders()?.user_by_id.load_one(id).await?.map(User))
+        Ok(ctx.loaders()?.user(id).await?.map(User))
     }
 }
 

@@ -4,7 +4,12 @@
 //! may already reach, and the notes and check-in loaders narrow further to what the viewer may
 //! read.
 
-use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    marker::PhantomData,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{action_item, agenda_item, check_in, enums::MeetingStatus, meeting, note, user};
@@ -12,6 +17,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, Iterable, ModelTrait, PrimaryKeyToColumn,
     QueryFilter, QueryOrder, sea_query::ValueType,
 };
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::{
@@ -135,9 +141,39 @@ loader!(
     }
 );
 
-/// Every loader of one request (or of one WebSocket connection: loaders keep no cache).
+/// Users already read in one HTTP request, each read at most once. A DataLoader alone reads a
+/// user again when two batches at different depths ask for them (an agenda item's author, then
+/// an open action item's assignee), so the statement count would depend on timing.
+struct UsersRead(Mutex<HashMap<Uuid, Arc<OnceCell<Option<user::Model>>>>>);
+
+impl UsersRead {
+    /// Starts with the viewer's own row, which authentication has just read.
+    fn new(viewer: Option<&Viewer>) -> Self {
+        let known = viewer
+            .map(|viewer| {
+                let row = Some(viewer.user.clone());
+                (viewer.id(), Arc::new(OnceCell::new_with(Some(row))))
+            })
+            .into_iter()
+            .collect();
+        Self(Mutex::new(known))
+    }
+
+    fn cell(&self, id: Uuid) -> Arc<OnceCell<Option<user::Model>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(id)
+            .or_default()
+            .clone()
+    }
+}
+
+/// Every loader of one request, or of one WebSocket connection (which keeps no rows between
+/// events).
 pub struct Loaders {
-    pub user_by_id: DataLoader<ById<user::Entity>>,
+    user_by_id: DataLoader<ById<user::Entity>>,
+    users_read: Option<UsersRead>,
     pub reports_by_manager: DataLoader<ReportsByManager>,
     pub meeting_by_id: DataLoader<ById<meeting::Entity>>,
     pub next_meeting_by_series: DataLoader<NextMeetingBySeries>,
@@ -153,7 +189,25 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, viewer: Option<Arc<Viewer>>, delay: Duration) -> Self {
+    /// Loaders for one HTTP request: users are read once each.
+    pub fn for_request(
+        db: &DatabaseConnection,
+        viewer: Option<Arc<Viewer>>,
+        delay: Duration,
+    ) -> Self {
+        let users_read = UsersRead::new(viewer.as_deref());
+        Self {
+            users_read: Some(users_read),
+            ..Self::for_connection(db, viewer, delay)
+        }
+    }
+
+    /// Loaders for a WebSocket connection: every event reads afresh.
+    pub fn for_connection(
+        db: &DatabaseConnection,
+        viewer: Option<Arc<Viewer>>,
+        delay: Duration,
+    ) -> Self {
         let source = Source {
             db: db.clone(),
             viewer,
@@ -168,6 +222,7 @@ impl Loaders {
         }
         Self {
             user_by_id: make!(ById),
+            users_read: None,
             reports_by_manager: make!(ReportsByManager),
             meeting_by_id: make!(ById),
             next_meeting_by_series: make!(NextMeetingBySeries),
@@ -181,5 +236,17 @@ impl Loaders {
             action_item_by_id: make!(ById),
             check_in_by_id: make!(ById),
         }
+    }
+
+    /// A user by id, batched with the other users asked for at the same moment.
+    pub async fn user(&self, id: Uuid) -> Result<Option<user::Model>, AppError> {
+        let Some(users_read) = &self.users_read else {
+            return self.user_by_id.load_one(id).await;
+        };
+        users_read
+            .cell(id)
+            .get_or_try_init(|| self.user_by_id.load_one(id))
+            .await
+            .cloned()
     }
 }

@@ -102,7 +102,7 @@ pub fn request_data(
     let viewer = viewer.map(std::sync::Arc::new);
     request
         .data(context::ClientAddress(address))
-        .data(loaders::Loaders::new(
+        .data(loaders::Loaders::for_request(
             &state.store.db,
             viewer.clone(),
             std::time::Duration::from_millis(state.config.dataloader_delay_ms),

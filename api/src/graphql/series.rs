@@ -32,8 +32,7 @@ pub struct OneOnOne {
 /// Loads a participant of a series the viewer may see (who takes part is series metadata).
 pub async fn participant(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<User> {
     ctx.loaders()?
-        .user_by_id
-        .load_one(id)
+        .user(id)
         .await?
         .map(User)
         .ok_or_else(|| AppError::internal("a series participant is missing"))

@@ -97,7 +97,7 @@ impl User {
             return Ok(None);
         };
         let viewer = ctx.viewer()?;
-        let manager = ctx.loaders()?.user_by_id.load_one(manager_id).await?;
+        let manager = ctx.loaders()?.user(manager_id).await?;
         Ok(manager
             .filter(|manager| users::can_see(&viewer, manager))
             .map(User))

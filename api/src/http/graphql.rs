@@ -19,6 +19,7 @@ use serde::Deserialize;
 use super::{
     HttpState,
     document::{self, DocumentLimits},
+    persisted::{Lookup, PersistedQuery},
     websocket,
 };
 use crate::{
@@ -39,6 +40,7 @@ struct Params {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<serde_json::Value>,
+    extensions: Option<serde_json::Value>,
 }
 
 /// The same over GET, where `variables` is a JSON-encoded string.
@@ -48,6 +50,7 @@ pub struct GetParams {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<String>,
+    extensions: Option<String>,
 }
 
 /// The response format the client asked for.
@@ -227,16 +230,42 @@ fn read_get(
     query: Result<Query<GetParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Params, Refusal> {
     let Query(get) = query.map_err(|_| Refusal::bad_request("the query string is malformed"))?;
-    let variables = get
-        .variables
-        .map(|text| serde_json::from_str(&text))
-        .transpose()
-        .map_err(|_| Refusal::bad_request("variables must be JSON"))?;
+    let json = |text: Option<String>, name: &str| {
+        text.map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|_| Refusal::bad_request(format!("{name} must be JSON")))
+    };
     Ok(Params {
         query: get.query,
         operation_name: get.operation_name,
-        variables,
+        variables: json(get.variables, "variables")?,
+        extensions: json(get.extensions, "extensions")?,
     })
+}
+
+/// The query text of a request, through the automatic persisted query cache when the request
+/// carries `extensions.persistedQuery`.
+fn persisted_query(
+    http: &HttpState,
+    extensions: Option<&serde_json::Value>,
+    query: Option<String>,
+) -> Result<Option<String>, Refusal> {
+    let Some(persisted) = extensions.and_then(|extensions| extensions.get("persistedQuery")) else {
+        return Ok(query);
+    };
+    let persisted = PersistedQuery::deserialize(persisted).map_err(|_| {
+        Refusal::bad_request("extensions.persistedQuery needs a version and a sha256Hash")
+    })?;
+    match http.persisted_queries.resolve(&persisted, query) {
+        Ok(query) => Ok(Some(query.to_string())),
+        // Apollo clients expect this answer with a 200, and then send the text.
+        Err(Lookup::NotFound) => Err(Refusal::new(
+            StatusCode::OK,
+            AppError::PersistedQueryNotFound,
+        )),
+        Err(Lookup::Mismatch) => Err(Refusal::bad_request("provided sha does not match query")),
+        Err(Lookup::Unsupported) => Err(Refusal::bad_request("PersistedQueryNotSupported")),
+    }
 }
 
 /// Runs a request whose transport allows operations up to `allowed` (queries only over GET).
@@ -253,7 +282,11 @@ async fn execute(
     let operation = operation_name.as_deref();
     let state = &http.state;
 
-    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
+    let query = match persisted_query(http, params.extensions.as_ref(), params.query) {
+        Ok(query) => query,
+        Err(refusal) => return http.refused(refusal, media, operation, started),
+    };
+    let Some(query) = query.filter(|q| !q.trim().is_empty()) else {
         return http.refused(
             Refusal::bad_request("the request has no query"),
             media,

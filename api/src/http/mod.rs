@@ -3,9 +3,10 @@
 mod document;
 mod graphql;
 mod ops;
+mod persisted;
 mod websocket;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -20,6 +21,7 @@ use tower_http::{
 };
 use tracing::Level;
 
+use self::persisted::PersistedQueries;
 use crate::{graphql::AppSchema, state::AppState};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -28,12 +30,20 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct HttpState {
     pub state: AppState,
     pub schema: AppSchema,
+    persisted_queries: Arc<PersistedQueries>,
 }
 
 /// Every route, with request ids, tracing and the body limit.
 pub fn router(state: AppState, schema: AppSchema) -> Router {
     let body_limit = state.config.body_limit_bytes;
-    let http = HttpState { state, schema };
+    let persisted_queries = Arc::new(PersistedQueries::new(
+        state.config.persisted_query_cache_bytes,
+    ));
+    let http = HttpState {
+        state,
+        schema,
+        persisted_queries,
+    };
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
             let request_id = request

@@ -126,7 +126,7 @@ async fn serve(http: HttpState, socket: WebSocket, protocol: WebSocketProtocols)
         };
         let viewer = Arc::new(authenticated.viewer);
         let mut data = Data::default();
-        data.insert(Loaders::new(
+        data.insert(Loaders::for_connection(
             &state.store.db,
             Some(viewer.clone()),
             Duration::from_millis(state.config.dataloader_delay_ms),

@@ -14,6 +14,7 @@ mod meeting_view;
 mod meetings;
 mod notes;
 mod operations;
+mod persisted_queries;
 mod questions;
 mod rate_limits;
 mod schema;
