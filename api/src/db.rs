@@ -16,7 +16,10 @@ use crate::{
     realtime::{Announcement, EventBus},
 };
 
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a connection: when the database is gone, requests fail within
+/// this instead of piling up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const PG_STATEMENT_TIMEOUT: &str = "5s";
 
@@ -27,6 +30,7 @@ pub async fn connect(config: &Config, metrics: &Metrics) -> Result<DatabaseConne
         .max_connections(config.db_max_connections)
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
         // sqlx's statement log would print bound values, private note bodies among them.
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(sqlite_options)

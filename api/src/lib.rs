@@ -20,4 +20,4 @@ pub mod state;
 pub mod telemetry;
 
 pub use config::Config;
-pub use startup::{Application, StartupError, build_app, shutdown_signal};
+pub use startup::{Application, StartupError, shutdown_signal};

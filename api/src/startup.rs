@@ -1,7 +1,7 @@
 //! Building and running the server: connect, migrate, bind, serve until told to stop. Tests and
 //! the benchmark use the same [`Application`] as the `tete` binary.
 
-use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use axum::Router;
 use sea_orm::DbErr;
@@ -13,7 +13,7 @@ use crate::{
     db::{self, Store},
     domain::webhooks,
     graphql::{self, AppSchema},
-    http::{self, SHUTDOWN_GRACE},
+    http::{self, OpenSockets, SHUTDOWN_GRACE},
     metrics::Metrics,
     rate_limit::RateLimits,
     realtime::EventBus,
@@ -50,6 +50,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    sockets: Arc<OpenSockets>,
     /// Sends queued webhook deliveries until the server stops.
     webhook_worker: tokio::task::JoinHandle<()>,
 }
@@ -93,11 +94,14 @@ impl Application {
             public_url,
             rate_limits,
         };
-        let router = build_app(state.clone());
+        let sockets = Arc::new(OpenSockets::default());
+        let schema: AppSchema = graphql::build_schema(state.clone());
+        let router = http::router(state.clone(), schema, sockets.clone());
         Ok(Self {
             listener,
             router,
             state,
+            sockets,
             webhook_worker,
         })
     }
@@ -113,7 +117,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish (for at most
-    /// [`SHUTDOWN_GRACE`]).
+    /// [`SHUTDOWN_GRACE`]), then closes WebSockets with a "reconnect" code.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -143,17 +147,15 @@ impl Application {
                 Ok(())
             }
         };
+        self.sockets.close_all(SOCKETS_CLOSE_WITHIN).await;
         // Pending deliveries stay queued in the database for the next start.
         self.webhook_worker.abort();
         result
     }
 }
 
-/// The whole HTTP application for a state: schema and routes.
-pub fn build_app(state: AppState) -> Router {
-    let schema: AppSchema = graphql::build_schema(state.clone());
-    http::router(state, schema)
-}
+/// How long shutdown waits for WebSockets to send their last events and close.
+const SOCKETS_CLOSE_WITHIN: Duration = Duration::from_secs(3);
 
 /// Completes on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

@@ -6,6 +6,8 @@ mod ops;
 mod persisted;
 mod websocket;
 
+pub use websocket::OpenSockets;
+
 use std::{sync::Arc, time::Duration};
 
 use axum::{
@@ -31,10 +33,12 @@ pub struct HttpState {
     pub state: AppState,
     pub schema: AppSchema,
     persisted_queries: Arc<PersistedQueries>,
+    sockets: Arc<OpenSockets>,
 }
 
-/// Every route, with request ids, tracing and the body limit.
-pub fn router(state: AppState, schema: AppSchema) -> Router {
+/// Every route, with request ids, tracing and the body limit. `sockets` lets shutdown close the
+/// WebSocket connections it serves.
+pub fn router(state: AppState, schema: AppSchema, sockets: Arc<OpenSockets>) -> Router {
     let body_limit = state.config.body_limit_bytes;
     let persisted_queries = Arc::new(PersistedQueries::new(
         state.config.persisted_query_cache_bytes,
@@ -43,6 +47,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         state,
         schema,
         persisted_queries,
+        sockets,
     };
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {

@@ -6,7 +6,9 @@
 //!   subscription runs, and no `connection_init` within 10 s closes with 4408;
 //! - the server pings every `TETE_WS_PING_SECONDS` and closes a connection silent for three
 //!   intervals (half-open sockets from phones that vanished);
-//! - the connection closes with 4403 when the token it was opened with expires.
+//! - the connection closes with 4403 when the token it was opened with expires;
+//! - when the server shuts down, after in-flight requests have finished, every connection
+//!   sends what it still has and closes with 1012 (Service Restart): reconnect elsewhere.
 
 use std::{
     sync::{Arc, Mutex},
@@ -28,7 +30,7 @@ use axum::{
 };
 use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::HttpState;
@@ -40,6 +42,15 @@ use crate::{
 
 /// Largest WebSocket message accepted (the library default is 64 MiB).
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// The read buffer each connection allocates up front (the library default is 128 KiB, which
+/// would be most of an idle subscriber's memory); it grows for larger messages.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Outgoing bytes a connection may hold unsent before it is dropped as too slow.
+const MAX_WRITE_BUFFER_BYTES: usize = 512 * 1024;
+/// At shutdown, how long a connection waits for more to send before it closes…
+const DRAIN_QUIET: Duration = Duration::from_millis(250);
+/// …and how long it may keep sending in all.
+const DRAIN_AT_MOST: Duration = Duration::from_secs(2);
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 const SILENT_INTERVALS: u32 = 3;
 const NO_EXPIRY: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -48,6 +59,28 @@ const NO_EXPIRY: Duration = Duration::from_secs(365 * 24 * 3600);
 const FORBIDDEN: u16 = 4403;
 const INIT_TIMED_OUT: u16 = 4408;
 const GOING_AWAY: u16 = 1001;
+const SERVICE_RESTART: u16 = 1012;
+
+/// The WebSocket connections this process serves, so that shutdown can close them all.
+pub struct OpenSockets {
+    stopping: watch::Sender<bool>,
+}
+
+impl Default for OpenSockets {
+    fn default() -> Self {
+        Self {
+            stopping: watch::Sender::new(false),
+        }
+    }
+}
+
+impl OpenSockets {
+    /// Tells every connection to close with 1012, and waits until they have (at most `within`).
+    pub async fn close_all(&self, within: Duration) {
+        self.stopping.send_replace(true);
+        let _ = tokio::time::timeout(within, self.stopping.closed()).await;
+    }
+}
 
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
     headers
@@ -78,10 +111,15 @@ pub async fn upgrade(http: HttpState, parts: &mut Parts) -> Response {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    let stopping = http.sockets.stopping.subscribe();
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Each message is written as it is sent: an event is due now, not batched.
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(http, socket, protocol))
+        .on_upgrade(move |socket| serve(http, socket, protocol, stopping))
 }
 
 /// How the connection's `connection_init` went.
@@ -94,7 +132,12 @@ enum Handshake {
     Refused,
 }
 
-async fn serve(http: HttpState, socket: WebSocket, protocol: WebSocketProtocols) {
+async fn serve(
+    http: HttpState,
+    socket: WebSocket,
+    protocol: WebSocketProtocols,
+    mut stopping: watch::Receiver<bool>,
+) {
     let (mut sink, mut source) = socket.split();
     let (incoming, incoming_rx) = mpsc::channel::<String>(16);
     let handshake = Arc::new(Mutex::new(Handshake::Waiting));
@@ -205,6 +248,10 @@ async fn serve(http: HttpState, socket: WebSocket, protocol: WebSocketProtocols)
                     break None;
                 }
             }
+            () = stopped(&mut stopping) => {
+                drain(&mut engine, &mut sink).await;
+                break Some((SERVICE_RESTART, "server restarting: reconnect"));
+            }
             () = tokio::time::sleep_until(deadline) => break Some(match handshake_now() {
                 Handshake::Accepted { .. } => (FORBIDDEN, "token expired: reconnect with a fresh one"),
                 Handshake::Waiting | Handshake::Refused => (INIT_TIMED_OUT, "Connection initialisation timeout"),
@@ -220,4 +267,27 @@ async fn serve(http: HttpState, socket: WebSocket, protocol: WebSocketProtocols)
             .await;
     }
     let _ = sink.close().await;
+}
+
+/// Completes when the server starts shutting down.
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
+}
+
+/// Sends what the engine still has for the client (the events of requests that finished just
+/// before shutdown) until it has been quiet for [`DRAIN_QUIET`].
+async fn drain(
+    engine: &mut (impl futures_util::Stream<Item = WsMessage> + Unpin),
+    sink: &mut (impl futures_util::Sink<Message> + Unpin),
+) {
+    let _ = tokio::time::timeout(DRAIN_AT_MOST, async {
+        while let Ok(Some(WsMessage::Text(text))) =
+            tokio::time::timeout(DRAIN_QUIET, engine.next()).await
+        {
+            if sink.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
 }

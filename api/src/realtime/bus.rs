@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{fanout::Fanout, presence::Presence};
+use super::{fanout::Fanout, presence::Presence, rechecks::SharedRechecks};
 
 const CHANNEL: &str = "tete_meeting_events";
 
@@ -102,6 +102,8 @@ pub struct EventBus {
     transport: Arc<dyn EventTransport>,
     pub fanout: Fanout,
     pub presence: Presence,
+    /// Live subscriptions' periodic access checks, shared per person and meeting.
+    pub rechecks: Arc<SharedRechecks>,
 }
 
 impl EventBus {
@@ -124,6 +126,7 @@ impl EventBus {
             transport,
             fanout,
             presence: Presence::default(),
+            rechecks: Arc::default(),
         })
     }
 

@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod fanout;
 pub mod presence;
+pub mod rechecks;
 pub mod stream;
 
 pub use bus::{Announcement, EventBus};

@@ -217,9 +217,13 @@ impl Follower {
     }
 
     async fn recheck(&mut self) -> AppResult<Flow> {
-        match live_scope(&self.store, &self.viewer, self.meeting_id).await? {
+        let rechecks = &self.store.events.rechecks;
+        match rechecks
+            .live_scope(&self.store, &self.viewer, self.meeting_id)
+            .await?
+        {
             Some(scope) => {
-                self.scope = Arc::new(scope);
+                self.scope = scope;
                 Ok(Flow::Continue)
             }
             None => Ok(Flow::Stop),
