@@ -2,15 +2,18 @@
 //! own (an SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set) and talks
 //! to it over HTTP as a client would.
 
-use std::{path::PathBuf, sync::Arc};
+pub mod proxy;
+
+use std::{future::Future, path::PathBuf, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use clap::Parser;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tete_api::Application;
-use tokio::sync::oneshot;
+use tokio::{sync::oneshot, task::JoinHandle};
 
+pub use proxy::Proxy;
 pub use tete_api::Config;
 
 /// The signing key every test server uses, so tests can forge and tamper with tokens.
@@ -115,6 +118,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: tete_api::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The task serving until `shutdown`; `stop` awaits it.
+    server: Option<JoinHandle<std::io::Result<()>>>,
     // Dropped last: the database outlives the servers that use it.
     database: Arc<TestDatabase>,
 }
@@ -145,7 +150,7 @@ async fn start(config: Config, database: Arc<TestDatabase>) -> TestApp {
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let (shutdown, stop) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
+    let server = tokio::spawn(app.run_until_stopped(async move {
         let _ = stop.await;
     }));
     TestApp {
@@ -153,8 +158,61 @@ async fn start(config: Config, database: Arc<TestDatabase>) -> TestApp {
         client: reqwest::Client::new(),
         state,
         shutdown: Some(shutdown),
+        server: Some(server),
         database,
     }
+}
+
+/// On PostgreSQL (`TEST_DATABASE_URL` set): a server whose database connections all go
+/// through a [`Proxy`] the test can cut, as when PostgreSQL stops. `None` on SQLite, where there
+/// is no database server to lose.
+pub async fn spawn_app_behind_proxy() -> Option<(TestApp, Proxy)> {
+    spawn_app_behind_proxy_with(|_| {}).await
+}
+
+/// [`spawn_app_behind_proxy`] after `configure` has adjusted the configuration.
+pub async fn spawn_app_behind_proxy_with(
+    configure: impl FnOnce(&mut Config),
+) -> Option<(TestApp, Proxy)> {
+    let (database, url) = TestDatabase::create().await;
+    if matches!(database, TestDatabase::Sqlite { .. }) {
+        return None;
+    }
+    let (target, _) = split_authority(&url);
+    let proxy = Proxy::start(target).await;
+    let proxied = with_host_port(&url, &proxy.address().to_string());
+    let mut config = config_for(&proxied);
+    configure(&mut config);
+    let app = start(config, Arc::new(database)).await;
+    Some((app, proxy))
+}
+
+/// The `host:port` of `scheme://[user@]host[:port]/…` (port 5432 when absent), and the byte
+/// range it spans in the URL.
+fn split_authority(url: &str) -> (String, std::ops::Range<usize>) {
+    let start = url.find("://").map_or(0, |at| at + 3);
+    let end = url[start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |at| start + at);
+    let host_start = url[start..end]
+        .rfind('@')
+        .map_or(start, |at| start + at + 1);
+    let host_port = &url[host_start..end];
+    let has_port = host_port
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    let target = if has_port {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    (target, host_start..end)
+}
+
+/// `scheme://user@h:p/db?x` with another `host:port`.
+fn with_host_port(url: &str, host_port: &str) -> String {
+    let (_, range) = split_authority(url);
+    format!("{}{host_port}{}", &url[..range.start], &url[range.end..])
 }
 
 /// A signed-in user as a test sees them.
@@ -179,6 +237,22 @@ impl Session {
 }
 
 impl TestApp {
+    /// Starts a graceful shutdown, as SIGTERM does. The returned future (which borrows nothing,
+    /// so the test may keep using `self` or spawn it) completes with `run_until_stopped`'s
+    /// result once the server has stopped; at once if it was already stopped.
+    pub fn stop(&mut self) -> impl Future<Output = std::io::Result<()>> + Send + use<> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let server = self.server.take();
+        async move {
+            match server {
+                Some(server) => server.await.expect("the server task did not panic"),
+                None => Ok(()),
+            }
+        }
+    }
+
     /// A second server on the same database, as another instance behind a load balancer.
     pub async fn spawn_sibling(&self) -> TestApp {
         let mut config = (*self.state.config).clone();
@@ -310,7 +384,24 @@ pub fn error_code(body: &Value) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{split_authority, with_database, with_host_port};
+
+    #[test]
+    fn swaps_the_host_and_port() {
+        assert_eq!(
+            split_authority("postgres://postgres@127.0.0.1:5432/t1").0,
+            "127.0.0.1:5432"
+        );
+        assert_eq!(split_authority("postgres://u:pw@db/t1?x=1").0, "db:5432");
+        assert_eq!(
+            with_host_port("postgres://postgres@127.0.0.1:5432/t1", "127.0.0.1:4000"),
+            "postgres://postgres@127.0.0.1:4000/t1"
+        );
+        assert_eq!(
+            with_host_port("postgres://u:pw@db/t2?sslmode=disable", "127.0.0.1:4000"),
+            "postgres://u:pw@127.0.0.1:4000/t2?sslmode=disable"
+        );
+    }
 
     #[test]
     fn swaps_the_database_name() {

@@ -115,7 +115,7 @@ impl EventBus {
                 let listener = PgListener::connect(database_url)
                     .await
                     .map_err(|error| DbErr::Custom(format!("cannot LISTEN: {error}")))?;
-                tokio::spawn(listen(listener, fanout.clone()));
+                tokio::spawn(listen(database_url.to_owned(), listener, fanout.clone()));
                 Arc::new(PostgresTransport)
             }
             _ => Arc::new(LocalTransport {
@@ -143,25 +143,39 @@ impl EventBus {
     }
 }
 
-/// Forwards notifications to the fan-out for as long as the process lives. The listener
-/// reconnects by itself; notifications sent meanwhile are lost, so after a reconnect every
-/// local subscriber re-reads the stored events.
-async fn listen(mut listener: PgListener, fanout: Fanout) {
+/// Forwards notifications to the fan-out for as long as the process lives. Notifications sent
+/// while the listener is disconnected are lost, so after every reconnect each local subscriber
+/// re-reads the stored events.
+async fn listen(database_url: String, first: PgListener, fanout: Fanout) {
+    let mut listener = Some(first);
     loop {
-        if let Err(error) = listener.listen(CHANNEL).await {
-            tracing::warn!(%error, "LISTEN failed; retrying");
+        let mut current = match listener.take() {
+            Some(current) => current,
+            // sqlx reconnects a listener by itself only for some failures (a closed socket, not a
+            // reset one), so after any error it gets a new connection.
+            None => match PgListener::connect(&database_url).await {
+                Ok(fresh) => fresh,
+                Err(error) => {
+                    tracing::warn!(%error, "event listener cannot connect; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+        };
+        if let Err(error) = current.listen(CHANNEL).await {
+            tracing::warn!(%error, "LISTEN failed; reconnecting");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
         fanout.resync_all();
         loop {
-            match listener.try_recv().await {
+            match current.try_recv().await {
                 Ok(Some(notification)) => {
                     if let Some(announcement) = Announcement::decode(notification.payload()) {
                         fanout.announce(announcement);
                     }
                 }
-                // The connection dropped; the next call reconnects and re-listens.
+                // The connection closed; the next call reconnects and listens again.
                 Ok(None) => {
                     tracing::warn!("event listener lost its connection; reconnecting");
                     fanout.resync_all();
