@@ -1,14 +1,18 @@
 //! Connecting to the store, configured for each backend, with every statement counted.
 
-use std::{sync::Mutex, time::Duration};
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, Iterable, ModelTrait,
+    PrimaryKeyToColumn, QueryFilter, QueryResult, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
+    sea_query::ValueType,
     sqlx::{postgres::PgConnectOptions, sqlite::SqliteConnectOptions},
 };
+
+use uuid::Uuid;
 
 use crate::{
     config::Config,
@@ -68,6 +72,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// Rows of an entity with a UUID primary key, by key, in one `IN` query.
+pub async fn find_by_ids<E>(
+    conn: &impl ConnectionTrait,
+    keys: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, E::Model>, DbErr>
+where
+    E: EntityTrait,
+{
+    let Some(key) = E::PrimaryKey::iter().next() else {
+        return Ok(HashMap::new());
+    };
+    let column = key.into_column();
+    let rows = E::find().filter(column.is_in(keys)).all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some((<Uuid as ValueType>::try_from(row.get(column)).ok()?, row)))
+        .collect())
 }
 
 /// True when the database answers a trivial query.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod memo;
 pub mod metrics;
 pub mod rate_limit;
 pub mod realtime;

@@ -5,15 +5,8 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
 use super::{
-    action_items::ActionItem,
-    agenda::{AgendaItem, meeting_in_scope},
-    check_ins::CheckIn,
-    context::ContextExt,
-    enums::MeetingEventKind,
-    meetings::Meeting,
-    notes::Note,
-    scoped::InSeries,
-    series::participant,
+    action_items::ActionItem, agenda::AgendaItem, check_ins::CheckIn, context::ContextExt,
+    enums::MeetingEventKind, meetings::Meeting, notes::Note, scoped::InSeries, series::participant,
     users::User,
 };
 use crate::{
@@ -50,54 +43,58 @@ impl MeetingEvent {
         }
     }
 
-    async fn meeting(&self, ctx: &Context<'_>) -> AppResult<Meeting> {
-        meeting_in_scope(ctx, self.0.event.meeting_id, &self.0.scope).await
+    async fn meeting(&self) -> AppResult<Meeting> {
+        self.0
+            .event
+            .meeting
+            .clone()
+            .filter(|meeting| meeting.one_on_one_id == self.0.scope.series.id)
+            .map(|model| Meeting::new(model, self.0.scope.clone()))
+            .ok_or(AppError::NotFound)
     }
 
-    async fn agenda_item(&self, ctx: &Context<'_>) -> AppResult<Option<AgendaItem>> {
-        let Some(id) = self.0.event.agenda_item_id else {
-            return Ok(None);
-        };
-        let item = ctx.loaders()?.agenda_item_by_id.load_one(id).await?;
-        Ok(item
+    async fn agenda_item(&self) -> Option<AgendaItem> {
+        self.0
+            .event
+            .agenda_item
+            .clone()
             .filter(|item| item.meeting_id == self.0.event.meeting_id)
-            .map(|item| AgendaItem::new(item, self.0.scope.clone())))
+            .map(|item| AgendaItem::new(item, self.0.scope.clone()))
     }
 
     async fn note(&self, ctx: &Context<'_>) -> AppResult<Option<Note>> {
-        let Some(id) = self.0.event.note_id else {
-            return Ok(None);
-        };
         let viewer = ctx.viewer()?;
         if !viewer.has_scope(ApiScope::NotesRead) {
             return Ok(None);
         }
-        let note = ctx.loaders()?.note_by_id.load_one(id).await?;
-        Ok(note
+        Ok(self
+            .0
+            .event
+            .note
+            .clone()
             .filter(|note| {
                 note.meeting_id == self.0.event.meeting_id && notes::can_read(&viewer, note)
             })
             .map(|note| Note::new(note, self.0.scope.clone())))
     }
 
-    async fn action_item(&self, ctx: &Context<'_>) -> AppResult<Option<ActionItem>> {
-        let Some(id) = self.0.event.action_item_id else {
-            return Ok(None);
-        };
-        let item = ctx.loaders()?.action_item_by_id.load_one(id).await?;
-        Ok(item
+    async fn action_item(&self) -> Option<ActionItem> {
+        self.0
+            .event
+            .action_item
+            .clone()
             .filter(|item| item.one_on_one_id == self.0.scope.series.id)
-            .map(|item| ActionItem::new(item, self.0.scope.clone())))
+            .map(|item| ActionItem::new(item, self.0.scope.clone()))
     }
 
     /// For `CHECK_IN_SUBMITTED`.
     async fn check_in(&self, ctx: &Context<'_>) -> AppResult<Option<CheckIn>> {
-        let Some(id) = self.0.event.check_in_id else {
-            return Ok(None);
-        };
         let viewer = ctx.viewer()?;
-        let check_in = ctx.loaders()?.check_in_by_id.load_one(id).await?;
-        Ok(check_in
+        Ok(self
+            .0
+            .event
+            .check_in
+            .clone()
             .filter(|check_in| {
                 check_in.meeting_id == self.0.event.meeting_id
                     && check_ins::can_read(&viewer, check_in)

@@ -4,27 +4,23 @@
 //! may already reach, and the notes and check-in loaders narrow further to what the viewer may
 //! read.
 
-use std::{
-    collections::HashMap,
-    marker::PhantomData,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{action_item, agenda_item, check_in, enums::MeetingStatus, meeting, note, user};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, Iterable, ModelTrait, PrimaryKeyToColumn,
-    QueryFilter, QueryOrder, sea_query::ValueType,
-};
-use tokio::sync::OnceCell;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::{
     auth::Viewer,
+    db,
     domain::{action_items, agenda, check_ins, notes},
     error::AppError,
+    memo::Memo,
 };
+
+/// Users by id, as already read.
+pub type UsersRead = Memo<Uuid, Option<user::Model>>;
 
 /// What every loader reads from: the database, and the viewer for the viewer-scoped ones.
 #[derive(Clone)]
@@ -63,18 +59,7 @@ where
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, AppError> {
-        let Some(key) = E::PrimaryKey::iter().next() else {
-            return Ok(HashMap::new());
-        };
-        let column = key.into_column();
-        let rows = E::find()
-            .filter(column.is_in(keys.iter().copied()))
-            .all(&self.0.db)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| Some((<Uuid as ValueType>::try_from(row.get(column)).ok()?, row)))
-            .collect())
+        Ok(db::find_by_ids::<E>(&self.0.db, keys.iter().copied()).await?)
     }
 }
 
@@ -141,39 +126,14 @@ loader!(
     }
 );
 
-/// Users already read in one HTTP request, each read at most once. A DataLoader alone reads a
-/// user again when two batches at different depths ask for them (an agenda item's author, then
-/// an open action item's assignee), so the statement count would depend on timing.
-struct UsersRead(Mutex<HashMap<Uuid, Arc<OnceCell<Option<user::Model>>>>>);
-
-impl UsersRead {
-    /// Starts with the viewer's own row, which authentication has just read.
-    fn new(viewer: Option<&Viewer>) -> Self {
-        let known = viewer
-            .map(|viewer| {
-                let row = Some(viewer.user.clone());
-                (viewer.id(), Arc::new(OnceCell::new_with(Some(row))))
-            })
-            .into_iter()
-            .collect();
-        Self(Mutex::new(known))
-    }
-
-    fn cell(&self, id: Uuid) -> Arc<OnceCell<Option<user::Model>>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(id)
-            .or_default()
-            .clone()
-    }
-}
-
 /// Every loader of one request, or of one WebSocket connection (which keeps no rows between
 /// events).
 pub struct Loaders {
     user_by_id: DataLoader<ById<user::Entity>>,
-    users_read: Option<UsersRead>,
+    /// Users already read, each read at most once. A DataLoader alone reads a user again when
+    /// two batches at different depths ask for them (an agenda item's author, then an open
+    /// action item's assignee), so the statement count would depend on timing.
+    users_read: Arc<UsersRead>,
     pub reports_by_manager: DataLoader<ReportsByManager>,
     pub meeting_by_id: DataLoader<ById<meeting::Entity>>,
     pub next_meeting_by_series: DataLoader<NextMeetingBySeries>,
@@ -183,30 +143,39 @@ pub struct Loaders {
     pub action_items_by_meeting: DataLoader<ActionItemsByMeeting>,
     pub open_action_items_by_series: DataLoader<OpenActionItemsBySeries>,
     pub check_ins_by_meeting: DataLoader<CheckInsByMeeting>,
-    pub note_by_id: DataLoader<ById<note::Entity>>,
-    pub action_item_by_id: DataLoader<ById<action_item::Entity>>,
-    pub check_in_by_id: DataLoader<ById<check_in::Entity>>,
 }
 
 impl Loaders {
-    /// Loaders for one HTTP request: users are read once each.
+    /// Loaders for one HTTP request: users are read once each, the viewer not at all
+    /// (authentication has just read them).
     pub fn for_request(
         db: &DatabaseConnection,
         viewer: Option<Arc<Viewer>>,
         delay: Duration,
     ) -> Self {
-        let users_read = UsersRead::new(viewer.as_deref());
-        Self {
-            users_read: Some(users_read),
-            ..Self::for_connection(db, viewer, delay)
+        let users_read = Memo::forever();
+        if let Some(viewer) = &viewer {
+            users_read.insert(viewer.id(), Some(viewer.user.clone()));
         }
+        Self::new(db, viewer, delay, Arc::new(users_read))
     }
 
-    /// Loaders for a WebSocket connection: every event reads afresh.
+    /// Loaders for a WebSocket connection, whose events resolve users through `live_users`,
+    /// shared by every connection of the process.
     pub fn for_connection(
         db: &DatabaseConnection,
         viewer: Option<Arc<Viewer>>,
         delay: Duration,
+        live_users: Arc<UsersRead>,
+    ) -> Self {
+        Self::new(db, viewer, delay, live_users)
+    }
+
+    fn new(
+        db: &DatabaseConnection,
+        viewer: Option<Arc<Viewer>>,
+        delay: Duration,
+        users_read: Arc<UsersRead>,
     ) -> Self {
         let source = Source {
             db: db.clone(),
@@ -222,7 +191,7 @@ impl Loaders {
         }
         Self {
             user_by_id: make!(ById),
-            users_read: None,
+            users_read,
             reports_by_manager: make!(ReportsByManager),
             meeting_by_id: make!(ById),
             next_meeting_by_series: make!(NextMeetingBySeries),
@@ -232,21 +201,13 @@ impl Loaders {
             action_items_by_meeting: make!(ActionItemsByMeeting),
             open_action_items_by_series: make!(OpenActionItemsBySeries),
             check_ins_by_meeting: make!(CheckInsByMeeting),
-            note_by_id: make!(ById),
-            action_item_by_id: make!(ById),
-            check_in_by_id: make!(ById),
         }
     }
 
     /// A user by id, batched with the other users asked for at the same moment.
     pub async fn user(&self, id: Uuid) -> Result<Option<user::Model>, AppError> {
-        let Some(users_read) = &self.users_read else {
-            return self.user_by_id.load_one(id).await;
-        };
-        users_read
-            .cell(id)
-            .get_or_try_init(|| self.user_by_id.load_one(id))
+        self.users_read
+            .get_or_read(id, || self.user_by_id.load_one(id))
             .await
-            .cloned()
     }
 }

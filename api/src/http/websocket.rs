@@ -173,6 +173,7 @@ async fn serve(
             &state.store.db,
             Some(viewer.clone()),
             Duration::from_millis(state.config.dataloader_delay_ms),
+            state.store.events.live_users.clone(),
         ));
         data.insert(RequestViewer::new(Some(viewer)));
         Ok(data)

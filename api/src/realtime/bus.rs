@@ -16,9 +16,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::graphql::loaders::UsersRead;
+
 use super::{fanout::Fanout, presence::Presence, rechecks::SharedRechecks};
 
 const CHANNEL: &str = "tete_meeting_events";
+/// How long a user row read for live events serves every subscriber: a name changed meanwhile
+/// shows a second late.
+const LIVE_USERS_FRESH_FOR: Duration = Duration::from_secs(1);
 
 /// "Meeting `meeting_id` has events up to `sequence`."
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +109,8 @@ pub struct EventBus {
     pub presence: Presence,
     /// Live subscriptions' periodic access checks, shared per person and meeting.
     pub rechecks: Arc<SharedRechecks>,
+    /// Users as live events show them (authors, actors), read once for every subscriber.
+    pub live_users: Arc<UsersRead>,
 }
 
 impl EventBus {
@@ -127,6 +134,7 @@ impl EventBus {
             fanout,
             presence: Presence::default(),
             rechecks: Arc::default(),
+            live_users: Arc::new(UsersRead::new(LIVE_USERS_FRESH_FOR)),
         })
     }
 

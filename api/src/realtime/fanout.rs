@@ -7,20 +7,39 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use entity::meeting_event;
+use entity::{action_item, agenda_item, check_in, meeting, meeting_event, note};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::bus::Announcement;
-use crate::error::AppResult;
+use crate::{db::find_by_ids, error::AppResult};
 
 /// Events a subscriber may fall behind by before it is told to resume.
 pub const BUFFERED_EVENTS: usize = 256;
 /// Stored events read per query when catching up.
 pub const PAGE: u64 = 500;
 
-pub type SharedEvent = Arc<meeting_event::Model>;
+pub type SharedEvent = Arc<LiveEvent>;
+
+/// A stored event with the rows it is about, read once for every subscriber to resolve with
+/// their own access.
+pub struct LiveEvent {
+    pub stored: meeting_event::Model,
+    pub meeting: Option<meeting::Model>,
+    pub agenda_item: Option<agenda_item::Model>,
+    pub note: Option<note::Model>,
+    pub action_item: Option<action_item::Model>,
+    pub check_in: Option<check_in::Model>,
+}
+
+impl std::ops::Deref for LiveEvent {
+    type Target = meeting_event::Model;
+
+    fn deref(&self) -> &meeting_event::Model {
+        &self.stored
+    }
+}
 
 struct Hub {
     sender: broadcast::Sender<SharedEvent>,
@@ -154,8 +173,58 @@ impl Hub {
     }
 }
 
-/// Stored events of a meeting after `after`, oldest first, at most `limit`.
+/// Stored events of a meeting after `after`, oldest first, at most `limit`, with the rows they
+/// are about (one query per kind of row).
 pub async fn read_after(
+    db: &DatabaseConnection,
+    meeting_id: Uuid,
+    after: i32,
+    limit: u64,
+) -> AppResult<Vec<LiveEvent>> {
+    let stored = stored_after(db, meeting_id, after, limit).await?;
+    if stored.is_empty() {
+        return Ok(Vec::new());
+    }
+    let meeting = meeting::Entity::find_by_id(meeting_id).one(db).await?;
+    let agenda_items = rows::<agenda_item::Entity>(db, &stored, |e| e.agenda_item_id).await?;
+    let notes = rows::<note::Entity>(db, &stored, |e| e.note_id).await?;
+    let action_items = rows::<action_item::Entity>(db, &stored, |e| e.action_item_id).await?;
+    let check_ins = rows::<check_in::Entity>(db, &stored, |e| e.check_in_id).await?;
+    Ok(stored
+        .into_iter()
+        .map(|stored| LiveEvent {
+            meeting: meeting.clone(),
+            agenda_item: row(&agenda_items, stored.agenda_item_id),
+            note: row(&notes, stored.note_id),
+            action_item: row(&action_items, stored.action_item_id),
+            check_in: row(&check_ins, stored.check_in_id),
+            stored,
+        })
+        .collect())
+}
+
+/// Cloned, not moved: two events of one page may be about the same row.
+fn row<T: Clone>(rows: &HashMap<Uuid, T>, id: Option<Uuid>) -> Option<T> {
+    id.and_then(|id| rows.get(&id).cloned())
+}
+
+/// The rows of `E` that `events` refer to through `id`.
+async fn rows<E>(
+    db: &DatabaseConnection,
+    events: &[meeting_event::Model],
+    id: impl Fn(&meeting_event::Model) -> Option<Uuid>,
+) -> AppResult<HashMap<Uuid, E::Model>>
+where
+    E: EntityTrait,
+{
+    let ids: Vec<Uuid> = events.iter().filter_map(id).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(find_by_ids::<E>(db, ids).await?)
+}
+
+async fn stored_after(
     db: &DatabaseConnection,
     meeting_id: Uuid,
     after: i32,

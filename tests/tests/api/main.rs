@@ -8,6 +8,7 @@ mod agenda;
 mod api_tokens;
 mod check_ins;
 mod concurrency;
+mod fanout;
 mod faults;
 mod identity;
 mod live;
