@@ -9,6 +9,7 @@ mod api_tokens;
 mod check_ins;
 mod concurrency;
 mod fanout;
+mod home_view;
 mod faults;
 mod identity;
 mod live;
