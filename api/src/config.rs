@@ -81,6 +81,11 @@ pub struct Config {
     #[arg(long, env = "TETE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
 
+    /// GraphQL requests executed at once; more wait up to a second, then get `RATE_LIMITED`
+    /// (HTTP 503, `Retry-After`) instead of piling up on the database pool.
+    #[arg(long, env = "TETE_MAX_IN_FLIGHT", default_value_t = 32)]
+    pub max_in_flight: usize,
+
     /// Largest database connection pool.
     #[arg(long, env = "TETE_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
@@ -89,9 +94,10 @@ pub struct Config {
     #[arg(long, env = "TETE_WS_PING_SECONDS", default_value_t = 15)]
     pub ws_ping_seconds: u64,
 
-    /// How long a DataLoader waits, in milliseconds, to gather keys into one query. Longer
+    /// How long a DataLoader waits, in milliseconds, to gather keys into one query. 0 batches
+    /// what the request asks for before the loader runs, which is every sibling field; longer
     /// batches more reliably on a busy machine, at that much latency per level of nesting.
-    #[arg(long, env = "TETE_DATALOADER_DELAY_MS", default_value_t = 1)]
+    #[arg(long, env = "TETE_DATALOADER_DELAY_MS", default_value_t = 0)]
     pub dataloader_delay_ms: u64,
 }
 

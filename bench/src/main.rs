@@ -92,8 +92,8 @@ struct Cli {
     /// Run the soak for this long (at most 14m).
     #[arg(long, value_parser = parse_duration)]
     soak: Option<Duration>,
-    /// Soak arrival rate in requests/s (default: 70% of the meeting view's capacity at 16
-    /// clients, measured first).
+    /// Soak arrival rate in requests/s (default: 70% of the soak mix's capacity with 16
+    /// closed-loop clients, measured first).
     #[arg(long)]
     soak_rate: Option<f64>,
     /// Sections to leave out.
@@ -770,28 +770,15 @@ async fn soak_section(
     duration: Duration,
 ) -> Result<bool> {
     report.heading("Soak");
-    let (rate, basis) = match cli.soak_rate {
-        Some(rate) => (rate, "given with `--soak-rate`".to_owned()),
-        None => {
-            let capacity = load::closed_loop(
-                api,
-                sessions,
-                Workload::MeetingView,
-                16,
-                Duration::from_secs(1),
-                Duration::from_secs(5),
-            )
-            .await;
-            (
-                (capacity.per_second * 0.7).max(1.0),
-                format!(
-                    "70% of the meeting view's capacity at 16 clients ({:.0} req/s over 5 s)",
-                    capacity.per_second
-                ),
-            )
-        }
+    let measured = soak::run(api, server, db, sessions, hot, cli.soak_rate, duration).await?;
+    let rate = measured.rate;
+    let basis = match measured.capacity {
+        None => "given with `--soak-rate`".to_owned(),
+        Some(capacity) => format!(
+            "{:.0}% of the mix's own capacity, {capacity:.0} req/s with 16 closed-loop clients over 10 s",
+            soak::LOAD_SHARE * 100.0
+        ),
     };
-    let measured = soak::run(api, server, db, sessions, hot, rate, duration).await?;
     report.paragraph(&format!(
         "Open loop at **{rate:.0} req/s** ({basis}) for {}: 50% meeting view, 30% home screen, \
          10% `addAgendaItem` (or `removeAgendaItem` of the soak's oldest once it added 10 to a \

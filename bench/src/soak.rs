@@ -6,7 +6,7 @@ use std::{
     collections::{HashMap, VecDeque},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -50,6 +50,10 @@ pub struct Window {
 }
 
 pub struct Measured {
+    /// Requests per second sent.
+    pub rate: f64,
+    /// The mix's measured capacity, when the rate was derived from it.
+    pub capacity: Option<f64>,
     pub subscribers: usize,
     pub windows: Vec<Window>,
     pub errors: u64,
@@ -268,7 +272,7 @@ pub async fn run(
     db: &DatabaseConnection,
     sessions: &[Session],
     hot: Vec<HotMeeting>,
-    rate: f64,
+    rate: Option<f64>,
     duration: Duration,
 ) -> Result<Measured> {
     let mut subscribed = Vec::new();
@@ -293,8 +297,17 @@ pub async fn run(
         in_flight: AtomicUsize::new(0),
         max_in_flight: AtomicUsize::new(0),
     });
+    let (rate, capacity) = match rate {
+        Some(rate) => (rate, None),
+        None => {
+            let capacity = capacity(&shared).await;
+            ((capacity * LOAD_SHARE).max(1.0), Some(capacity))
+        }
+    };
     let windows = duration.as_secs_f64() / WINDOW.as_secs_f64();
     let mut measured = Measured {
+        rate,
+        capacity,
         subscribers: SUBSCRIBERS,
         windows: (0..windows.ceil() as usize)
             .map(|_| Window {
@@ -375,6 +388,39 @@ impl Measured {
             }
         }
     }
+}
+
+/// The share of the mix's capacity the soak runs at.
+pub const LOAD_SHARE: f64 = 0.7;
+/// Closed-loop clients and time for measuring the mix's capacity.
+const CAPACITY_CLIENTS: usize = 16;
+const CAPACITY_FOR: Duration = Duration::from_secs(10);
+
+/// Requests per second the soak's own mix completes with [`CAPACITY_CLIENTS`] closed-loop
+/// clients (the writes are what make it slower than reads alone).
+async fn capacity(shared: &Arc<Shared>) -> f64 {
+    let next = Arc::new(AtomicU64::new(0));
+    let end = Instant::now() + CAPACITY_FOR;
+    let clients: Vec<_> = (0..CAPACITY_CLIENTS)
+        .map(|_| {
+            let (shared, next) = (shared.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut completed = 0u64;
+                while Instant::now() < end {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if shared.run(Operation::nth(n), n).await.0.is_ok() {
+                        completed += 1;
+                    }
+                }
+                completed
+            })
+        })
+        .collect();
+    let mut completed = 0;
+    for client in clients {
+        completed += client.await.unwrap_or(0);
+    }
+    completed as f64 / CAPACITY_FOR.as_secs_f64()
 }
 
 /// Sends request `n` at `start + n / rate`, each in a task of its own.

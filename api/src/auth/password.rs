@@ -1,6 +1,8 @@
 //! Argon2id password hashing, run off the async workers because it is deliberately slow.
 
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
+
+use tokio::sync::Semaphore;
 
 use argon2::{
     Argon2,
@@ -32,10 +34,23 @@ pub fn validate(password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn hash(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_now(&password))
+/// Runs one Argon2 computation on the blocking pool, at most one per core at a time: each takes
+/// 19 MiB, and a burst of sign-ins on as many threads would leave the process that much larger
+/// (the allocator keeps freed arenas) without finishing any sooner.
+async fn argon2<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    static SLOTS: LazyLock<Semaphore> = LazyLock::new(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, |cores| cores.get()))
+    });
+    let _slot = SLOTS.acquire().await.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(work)
         .await
         .map_err(AppError::internal)?
+}
+
+pub async fn hash(password: String) -> Result<String, AppError> {
+    argon2(move || hash_now(&password)).await
 }
 
 fn hash_now(password: &str) -> Result<String, AppError> {
@@ -48,7 +63,7 @@ fn hash_now(password: &str) -> Result<String, AppError> {
 /// Checks `password` against `stored`, or against a dummy hash when there is no user, taking
 /// the same time either way. True only for a real match.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
+    argon2(move || {
         let is_real = stored.is_some();
         let phc = match stored {
             Some(hash) => hash,
@@ -62,14 +77,11 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
         Ok(is_real && matches)
     })
     .await
-    .map_err(AppError::internal)?
 }
 
 /// Computes the dummy hash ahead of the first sign-in; called at start-up.
 pub async fn warm_up() -> Result<(), AppError> {
-    tokio::task::spawn_blocking(|| dummy_hash().map(|_| ()))
-        .await
-        .map_err(AppError::internal)?
+    argon2(|| dummy_hash().map(|_| ())).await
 }
 
 fn dummy_hash() -> Result<&'static str, AppError> {

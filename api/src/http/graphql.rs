@@ -121,7 +121,7 @@ impl Refusal {
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            StatusCode::TOO_MANY_REQUESTS => {
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
                 if let AppError::RateLimited { retry_after_secs } = self.error
                     && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
                 {
@@ -344,6 +344,20 @@ async fn execute(
         return http.refused(Refusal::bad_request(message), media, operation, started);
     }
 
+    // Past capacity, a queue only grows: shed what cannot start soon, with a time to retry.
+    let Some(_admitted) = http.admission.admit().await else {
+        return http.refused(
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                AppError::RateLimited {
+                    retry_after_secs: 1,
+                },
+            ),
+            media,
+            operation,
+            started,
+        );
+    };
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or_default());

@@ -34,6 +34,25 @@ pub struct HttpState {
     pub schema: AppSchema,
     persisted_queries: Arc<PersistedQueries>,
     sockets: Arc<OpenSockets>,
+    admission: Arc<Admission>,
+}
+
+/// How many GraphQL requests run at once; the others wait a little, then are refused.
+struct Admission {
+    running: tokio::sync::Semaphore,
+}
+
+impl Admission {
+    /// How long a request may wait for its turn.
+    const WAIT: Duration = Duration::from_secs(1);
+
+    /// A turn, or `None` when none came within [`Self::WAIT`].
+    async fn admit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        tokio::time::timeout(Self::WAIT, self.running.acquire())
+            .await
+            .ok()?
+            .ok()
+    }
 }
 
 /// Every route, with request ids, tracing and the body limit. `sockets` lets shutdown close the
@@ -43,11 +62,15 @@ pub fn router(state: AppState, schema: AppSchema, sockets: Arc<OpenSockets>) -> 
     let persisted_queries = Arc::new(PersistedQueries::new(
         state.config.persisted_query_cache_bytes,
     ));
+    let admission = Arc::new(Admission {
+        running: tokio::sync::Semaphore::new(state.config.max_in_flight.max(1)),
+    });
     let http = HttpState {
         state,
         schema,
         persisted_queries,
         sockets,
+        admission,
     };
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {

@@ -19,6 +19,9 @@ use crate::{db::find_by_ids, error::AppResult};
 pub const BUFFERED_EVENTS: usize = 256;
 /// Stored events read per query when catching up.
 pub const PAGE: u64 = 500;
+/// Reads of announced events tried before giving up (the next announcement reads them too).
+const PULL_ATTEMPTS: u32 = 5;
+const PULL_RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 
 pub type SharedEvent = Arc<LiveEvent>;
 
@@ -109,8 +112,16 @@ impl Fanout {
         };
         let db = self.db.clone();
         tokio::spawn(async move {
-            if let Err(error) = hub.pull(&db, announcement).await {
-                tracing::warn!(error = ?error, "could not read announced meeting events");
+            // A busy or briefly absent database: try again rather than leave subscribers
+            // waiting for the next change.
+            for attempt in 1..=PULL_ATTEMPTS {
+                match hub.pull(&db, announcement).await {
+                    Ok(()) => return,
+                    Err(error) if attempt == PULL_ATTEMPTS => {
+                        tracing::warn!(error = ?error, "could not read announced meeting events");
+                    }
+                    Err(_) => tokio::time::sleep(PULL_RETRY_AFTER * attempt).await,
+                }
             }
         });
     }

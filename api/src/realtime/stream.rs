@@ -162,7 +162,7 @@ impl Follower {
         loop {
             let flow = tokio::select! {
                 () = self.outbox.closed() => Flow::Stop,
-                _ = recheck.tick() => self.recheck().await?,
+                _ = recheck.tick() => self.recheck().await,
                 received = listening.events.recv() => match received {
                     Ok(event) if event.sequence <= self.last => Flow::Continue,
                     Ok(event) if event.sequence == self.last + 1 => self.deliver(event).await,
@@ -216,17 +216,23 @@ impl Follower {
         }
     }
 
-    async fn recheck(&mut self) -> AppResult<Flow> {
+    /// Ends the stream when the subscriber lost access. A failed check (the database is busy
+    /// or away) keeps the access last confirmed until the next one.
+    async fn recheck(&mut self) -> Flow {
         let rechecks = &self.store.events.rechecks;
         match rechecks
             .live_scope(&self.store, &self.viewer, self.meeting_id)
-            .await?
+            .await
         {
-            Some(scope) => {
+            Ok(Some(scope)) => {
                 self.scope = scope;
-                Ok(Flow::Continue)
+                Flow::Continue
             }
-            None => Ok(Flow::Stop),
+            Ok(None) => Flow::Stop,
+            Err(error) => {
+                tracing::warn!(error = ?error, meeting_id = %self.meeting_id, "could not re-check a subscriber's access");
+                Flow::Continue
+            }
         }
     }
 

@@ -1,7 +1,12 @@
 //! Rate limits: per user, per API token, per address, and on sign-in attempts.
 
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use tete_tests::{error_code, spawn_app, spawn_app_with};
+
+use crate::support::{add_item, day, pair, schedule};
 
 #[tokio::test]
 async fn each_user_has_a_request_budget_and_going_over_it_is_429() {
@@ -81,4 +86,51 @@ async fn sign_in_attempts_are_limited_per_email() {
     // Even the right password waits now: guessing gains nothing.
     let body = app.sign_in("ada@example.com", tete_tests::PASSWORD).await;
     assert_eq!(error_code(&body), Some("RATE_LIMITED"));
+}
+
+#[tokio::test]
+async fn past_capacity_requests_are_shed_with_a_time_to_retry() {
+    // One request at a time; the test holds the meeting's row lock, so a write to the meeting
+    // takes the only turn and keeps it until the test lets go.
+    let app = spawn_app_with(|config| config.max_in_flight = 1).await;
+    let pair = pair(&app).await;
+    let meeting_id = schedule(&app, &pair.manager, &pair.series, day(1)).await;
+    let (_, raw_id) = tete_api::ids::decode(&meeting_id).expect("a meeting id");
+    let db = &app.state.store.db;
+    let lock = tete_api::db::begin_write(db).await.unwrap();
+    lock.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE meetings SET last_event_sequence = last_event_sequence WHERE id = $1",
+        [raw_id.into()],
+    ))
+    .await
+    .unwrap();
+
+    let writing = add_item(&app, &pair.manager, &meeting_id, "Waits for the lock");
+    let shed = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let retry_after = response.headers().get("retry-after").cloned();
+        let body: serde_json::Value = response.json().await.unwrap();
+        lock.commit().await.unwrap();
+        (status, retry_after, body)
+    };
+    let (item, (status, retry_after, body)) = tokio::join!(writing, shed);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["retryAfter"], 1);
+    assert_eq!(retry_after.unwrap(), "1");
+    // The request that had its turn finished normally, and nothing is left waiting.
+    assert!(!item.is_empty());
+    assert_eq!(
+        app.ok("{ __typename }", json!({}), None).await["__typename"],
+        "Query"
+    );
 }
