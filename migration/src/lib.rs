@@ -11,6 +11,7 @@ mod m20261121_000002_one_on_ones;
 mod m20261122_000003_meeting_events;
 mod m20261122_000004_trust;
 mod m20261122_000005_webhooks;
+mod m20261122_000006_webhooks_by_organization;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_meeting_events::Migration),
             Box::new(m20261122_000004_trust::Migration),
             Box::new(m20261122_000005_webhooks::Migration),
+            Box::new(m20261122_000006_webhooks_by_organization::Migration),
         ]
     }
 }
