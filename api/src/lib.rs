@@ -21,4 +21,4 @@ pub mod state;
 pub mod telemetry;
 
 pub use config::Config;
-pub use startup::{Application, StartupError, shutdown_signal};
+pub use startup::{Application, StartupError, serve, shutdown_signal};

@@ -154,6 +154,25 @@ impl Application {
     }
 }
 
+/// What the `tete` binary does with its configuration: log, build, call `on_ready` with the bound
+/// address, serve until SIGINT or SIGTERM. The benchmark's server runs the same.
+pub async fn serve(config: Config, on_ready: impl FnOnce(SocketAddr)) -> std::process::ExitCode {
+    crate::telemetry::init(config.log_format);
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(%error, "could not start");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    on_ready(app.local_addr());
+    if let Err(error) = app.run_until_stopped(shutdown_signal()).await {
+        tracing::error!(%error, "server stopped with an error");
+        return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
+}
+
 /// How long shutdown waits for WebSockets to send their last events and close.
 const SOCKETS_CLOSE_WITHIN: Duration = Duration::from_secs(3);
 

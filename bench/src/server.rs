@@ -12,7 +12,7 @@ use std::{
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Parser;
-use tete_api::{Application, Config, shutdown_signal, telemetry};
+use tete_api::Config;
 use tokio::sync::oneshot;
 
 /// The log filter the child runs with: request logs at `info` would cost the server time.
@@ -24,21 +24,11 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// naming the bound address, so the parent can find a server started on port 0.
 pub async fn serve(args: Vec<String>) -> std::process::ExitCode {
     let config = Config::parse_from(std::iter::once("tete".to_owned()).chain(args));
-    telemetry::init(config.log_format);
-    let app = match Application::build(config).await {
-        Ok(app) => app,
-        Err(error) => {
-            tracing::error!(%error, "could not start");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    println!("listening {}", app.local_addr());
-    let _ = std::io::stdout().flush();
-    if let Err(error) = app.run_until_stopped(shutdown_signal()).await {
-        tracing::error!(%error, "server stopped with an error");
-        return std::process::ExitCode::FAILURE;
-    }
-    std::process::ExitCode::SUCCESS
+    tete_api::serve(config, |addr| {
+        println!("listening {addr}");
+        let _ = std::io::stdout().flush();
+    })
+    .await
 }
 
 /// A running child server. Dropping it stops the child, so error paths do not leak it.
