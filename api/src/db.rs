@@ -24,6 +24,10 @@ use crate::{
 /// this instead of piling up.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// A pooled connection idle this long is pinged before use (it may have been dropped by the
+/// server or the network); a busy one is not, since a ping per statement doubled the round
+/// trips of every request.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const PG_STATEMENT_TIMEOUT: &str = "5s";
 
@@ -35,6 +39,7 @@ pub async fn connect(config: &Config, metrics: &Metrics) -> Result<DatabaseConne
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         // sqlx's statement log would print bound values, private note bodies among them.
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(sqlite_options)
