@@ -18,12 +18,7 @@ async fn audit_actions(app: &TestApp, token: &str) -> Vec<Value> {
             Some(token),
         )
         .await;
-    data["organization"]["auditLog"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|edge| edge["node"].clone())
-        .collect()
+    crate::support::nodes(&data["organization"]["auditLog"])
 }
 
 #[tokio::test]

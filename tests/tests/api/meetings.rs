@@ -446,12 +446,7 @@ async fn a_meeting_lists_in_its_series() {
         .await;
     let connection = &data["node"]["meetings"];
     assert_eq!(connection["totalCount"], 2);
-    let listed: Vec<Value> = connection["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|edge| edge["node"].clone())
-        .collect();
+    let listed = crate::support::nodes(connection);
     let mut listed_ids = ids(&json!(listed));
     listed_ids.sort();
     let mut expected = vec![first, second];
