@@ -63,6 +63,11 @@ pub struct Config {
     #[arg(long, env = "TETE_MAX_DIRECTIVES", default_value_t = 50)]
     pub max_directives: usize,
 
+    /// Most fragment spreads one document may contain (their expanded size is bounded by the
+    /// complexity limit).
+    #[arg(long, env = "TETE_MAX_FRAGMENT_SPREADS", default_value_t = 200)]
+    pub max_fragment_spreads: usize,
+
     /// Longest string (in characters) accepted anywhere in a request's query or variables.
     #[arg(long, env = "TETE_MAX_STRING_LENGTH", default_value_t = 100_000)]
     pub max_string_length: usize,
@@ -85,6 +90,20 @@ pub struct Config {
     /// (HTTP 503, `Retry-After`) instead of piling up on the database pool.
     #[arg(long, env = "TETE_MAX_IN_FLIGHT", default_value_t = 32)]
     pub max_in_flight: usize,
+
+    /// Of those, how many one caller (a user, an API token, an anonymous address) may run at
+    /// once: one client cannot take every turn.
+    #[arg(long, env = "TETE_MAX_IN_FLIGHT_PER_CALLER", default_value_t = 8)]
+    pub max_in_flight_per_caller: usize,
+
+    /// Operations (subscriptions, and queries in progress) one WebSocket connection may hold at
+    /// once; one more is refused with the protocol's `error` message.
+    #[arg(long, env = "TETE_WS_MAX_OPERATIONS", default_value_t = 20)]
+    pub ws_max_operations: usize,
+
+    /// Live subscriptions one user may hold at once on this instance, across connections.
+    #[arg(long, env = "TETE_MAX_SUBSCRIPTIONS_PER_USER", default_value_t = 100)]
+    pub max_subscriptions_per_user: usize,
 
     /// Largest database connection pool.
     #[arg(long, env = "TETE_DB_MAX_CONNECTIONS", default_value_t = 10)]
@@ -147,6 +166,10 @@ mod tests {
             "TETE_PUBLIC_URL",
             "TETE_RATE_LIMIT_PER_MINUTE",
             "TETE_WEBHOOK_ALLOW_PRIVATE",
+            "TETE_MAX_FRAGMENT_SPREADS",
+            "TETE_MAX_IN_FLIGHT_PER_CALLER",
+            "TETE_WS_MAX_OPERATIONS",
+            "TETE_MAX_SUBSCRIPTIONS_PER_USER",
         ] {
             assert!(
                 help.contains(variable),

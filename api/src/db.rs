@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::{
     config::Config,
     metrics::Metrics,
-    realtime::{Announcement, EventBus},
+    realtime::{AccessChange, Announcement, EventBus, Notice},
 };
 
 /// How long a request waits for a connection: when the database is gone, requests fail within
@@ -122,21 +122,31 @@ impl Store {
     }
 }
 
-/// A write transaction that announces the meeting events it recorded after it commits.
+/// A write transaction that announces the meeting events it recorded (and the credentials it
+/// revoked) after it commits.
 pub struct WriteTx {
     tx: DatabaseTransaction,
     events: EventBus,
-    announced: Mutex<Vec<Announcement>>,
+    announced: Mutex<Vec<Notice>>,
 }
 
 impl WriteTx {
     /// Announces new events of a meeting, on commit.
     pub async fn announce(&self, announcement: Announcement) -> Result<(), DbErr> {
-        self.events.announce_in(&self.tx, announcement).await?;
+        self.notify(Notice::Meeting(announcement)).await
+    }
+
+    /// Announces that credentials stopped working, on commit.
+    pub async fn revoke(&self, change: AccessChange) -> Result<(), DbErr> {
+        self.notify(Notice::Access(change)).await
+    }
+
+    async fn notify(&self, notice: Notice) -> Result<(), DbErr> {
+        self.events.announce_in(&self.tx, notice).await?;
         self.announced
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(announcement);
+            .push(notice);
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! [`Application`] builds the whole server from a [`Config`]; the `tete` binary, the end-to-end
 //! tests and the benchmark all start it the same way.
 
+pub mod admission;
 pub mod auth;
 pub mod config;
 pub mod db;

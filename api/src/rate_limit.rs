@@ -1,6 +1,6 @@
 //! Request rate limits, kept in memory per server instance: token buckets per user or API
-//! token (and per address for anonymous callers), and tighter ones for sign-in attempts per
-//! email and per address against password guessing.
+//! token (and per address for anonymous callers), and tighter ones against guessing: sign-in
+//! attempts per email and per address, and failed credentials (bad tokens) per address.
 
 use std::{
     collections::HashMap,
@@ -16,6 +16,10 @@ const MAX_TRACKED: usize = 10_000;
 /// office may share one).
 pub const SIGN_INS_PER_EMAIL: u32 = 10;
 pub const SIGN_INS_PER_ADDRESS: u32 = 100;
+/// Requests with credentials that fail (a guessed or stale token) allowed per minute from one
+/// address; past them, that address's credentials are refused unchecked until the budget
+/// refills.
+pub const FAILED_CREDENTIALS_PER_ADDRESS: u32 = 100;
 
 /// Token buckets of one kind: each key may spend `per_minute` requests a minute, in bursts of
 /// up to that many.
@@ -37,7 +41,17 @@ impl Buckets {
         self.take_at(key, Instant::now())
     }
 
+    /// Whether `key` could spend a request now, without spending it.
+    pub fn check(&self, key: &str) -> Result<(), AppError> {
+        self.spend_at(key, Instant::now(), 0.0)
+    }
+
     fn take_at(&self, key: &str, now: Instant) -> Result<(), AppError> {
+        self.spend_at(key, now, 1.0)
+    }
+
+    /// Refills `key`'s bucket to `now`, then spends `cost` if a whole request is available.
+    fn spend_at(&self, key: &str, now: Instant, cost: f64) -> Result<(), AppError> {
         let per_second = self.per_minute / 60.0;
         let mut buckets = self
             .buckets
@@ -56,7 +70,7 @@ impl Buckets {
             (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(self.per_minute);
         *at = now;
         if *tokens >= 1.0 {
-            *tokens -= 1.0;
+            *tokens -= cost;
             Ok(())
         } else {
             let wait = Duration::from_secs_f64((1.0 - *tokens) / per_second);
@@ -72,6 +86,7 @@ pub struct RateLimits {
     pub requests: Buckets,
     pub sign_ins_by_email: Buckets,
     pub sign_ins_by_address: Buckets,
+    pub failed_credentials_by_address: Buckets,
 }
 
 impl RateLimits {
@@ -80,6 +95,7 @@ impl RateLimits {
             requests: Buckets::new(requests_per_minute),
             sign_ins_by_email: Buckets::new(SIGN_INS_PER_EMAIL),
             sign_ins_by_address: Buckets::new(SIGN_INS_PER_ADDRESS),
+            failed_credentials_by_address: Buckets::new(FAILED_CREDENTIALS_PER_ADDRESS),
         }
     }
 
@@ -109,6 +125,11 @@ mod tests {
         };
         assert_eq!(retry_after_secs, 1);
         assert!(buckets.take_at("b", start).is_ok(), "keys are independent");
+        assert!(
+            buckets.spend_at("b", start, 0.0).is_ok(),
+            "checking spends nothing"
+        );
+        assert!(buckets.spend_at("a", start, 0.0).is_err());
         assert!(buckets.take_at("a", start + Duration::from_secs(1)).is_ok());
         assert!(
             buckets

@@ -8,6 +8,7 @@ use sea_orm::DbErr;
 use tokio::net::TcpListener;
 
 use crate::{
+    admission::{Admission, SubscriptionSlots},
     auth::{jwt::TokenKeys, password},
     config::Config,
     db::{self, Store},
@@ -85,6 +86,12 @@ impl Application {
             data_key.clone(),
             config.webhook_allow_private,
         ));
+        let admission = Arc::new(Admission::new(
+            config.max_in_flight,
+            config.max_in_flight_per_caller,
+        ));
+        let subscription_slots =
+            Arc::new(SubscriptionSlots::new(config.max_subscriptions_per_user));
         let state = AppState {
             store: Store { db, events },
             config: Arc::new(config),
@@ -93,6 +100,8 @@ impl Application {
             data_key,
             public_url,
             rate_limits,
+            admission,
+            subscription_slots,
         };
         let sockets = Arc::new(OpenSockets::default());
         let schema: AppSchema = graphql::build_schema(state.clone());

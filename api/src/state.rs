@@ -5,7 +5,12 @@ use std::sync::Arc;
 use secrecy::SecretBox;
 
 use crate::{
-    auth::jwt::TokenKeys, config::Config, db::Store, metrics::Metrics, rate_limit::RateLimits,
+    admission::{Admission, SubscriptionSlots},
+    auth::jwt::TokenKeys,
+    config::Config,
+    db::Store,
+    metrics::Metrics,
+    rate_limit::RateLimits,
 };
 
 #[derive(Clone)]
@@ -20,4 +25,7 @@ pub struct AppState {
     /// Where clients reach this server, for links such as calendar feeds.
     pub public_url: String,
     pub rate_limits: Arc<RateLimits>,
+    /// Turns for operations (and for the database work of live subscriptions).
+    pub admission: Arc<Admission>,
+    pub subscription_slots: Arc<SubscriptionSlots>,
 }

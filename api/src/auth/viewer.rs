@@ -67,6 +67,15 @@ impl Viewer {
         }
     }
 
+    /// The key of the caller's request budget and turns: each API token has its own, apart
+    /// from its owner's.
+    pub fn caller_key(&self) -> String {
+        match self.api_token_id() {
+            Some(token) => format!("token:{token}"),
+            None => format!("user:{}", self.id()),
+        }
+    }
+
     /// Admin-only operations call this first.
     pub fn require_admin(&self) -> Result<(), AppError> {
         self.require_session()?;

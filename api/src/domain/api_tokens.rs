@@ -19,8 +19,9 @@ use super::{
 };
 use crate::{
     auth::Viewer,
-    db::begin_write,
+    db::{Store, begin_write},
     error::{AppError, AppResult},
+    realtime::AccessChange,
 };
 
 /// Every API token starts with this, so it is told apart from a session token at a glance
@@ -130,18 +131,16 @@ pub async fn create(
     Ok((token, secret))
 }
 
-/// Revokes one of the viewer's tokens; it stops working on the next request.
-pub async fn revoke(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    id: Uuid,
-) -> AppResult<api_token::Model> {
+/// Revokes one of the viewer's tokens; it stops working on the next request, and every
+/// connection opened with it closes.
+pub async fn revoke(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<api_token::Model> {
     viewer.require_session()?;
-    let token = find_own(db, viewer, id).await?;
+    let token = find_own(&store.db, viewer, id).await?;
     if token.revoked_at.is_some() {
         return Ok(token);
     }
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
+    tx.revoke(AccessChange::ApiToken(token.id)).await?;
     let mut active = token.into_active_model();
     active.revoked_at = Set(Some(Utc::now()));
     let token = active.update(&tx).await?;

@@ -20,6 +20,7 @@ use crate::{
     auth::{Viewer, password, session},
     db::{Store, begin_write},
     error::{AppError, AppResult, OnUniqueViolation},
+    realtime::AccessChange,
 };
 
 const MAX_EMAIL_CHARS: usize = 254;
@@ -226,17 +227,14 @@ pub async fn set_manager(
     Ok((user, new_series))
 }
 
-/// Admin: deactivates a user. Their tokens and sessions stop working on the next request.
-pub async fn deactivate(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    user_id: Uuid,
-) -> AppResult<user::Model> {
+/// Admin: deactivates a user. Their tokens and sessions stop working on the next request, and
+/// every connection opened with them closes.
+pub async fn deactivate(store: &Store, viewer: &Viewer, user_id: Uuid) -> AppResult<user::Model> {
     viewer.require_admin()?;
     if user_id == viewer.id() {
         return Err(AppError::bad_input("you cannot deactivate yourself"));
     }
-    let tx = begin_write(db).await?;
+    let tx = store.begin().await?;
     let target = find_in_org(&tx, viewer, user_id).await?;
     if !target.is_active() {
         return Ok(target);
@@ -248,6 +246,7 @@ pub async fn deactivate(
     let user = active.update(&tx).await?;
     session::revoke_all(&tx, user_id).await?;
     series::archive_all(&tx, user_id).await?;
+    tx.revoke(AccessChange::User(user_id)).await?;
     audit::record(
         &tx,
         Entry::by(viewer, Action::UserDeactivated).subject(user_id),

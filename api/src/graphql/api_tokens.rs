@@ -114,7 +114,7 @@ impl ApiTokenMutation {
     ) -> AppResult<RevokeApiTokenPayload> {
         let viewer = ctx.viewer()?;
         let id = ids::decode_as(NodeKind::ApiToken, &input.api_token_id)?;
-        let token = api_tokens::revoke(&ctx.state()?.store.db, &viewer, id).await?;
+        let token = api_tokens::revoke(&ctx.state()?.store, &viewer, id).await?;
         Ok(RevokeApiTokenPayload {
             api_token: ApiToken(token),
         })

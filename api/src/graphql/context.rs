@@ -35,6 +35,10 @@ impl RequestViewer {
 /// The client's network address, for the audit log.
 pub struct ClientAddress(pub Option<String>);
 
+/// Told by a subscription's resolver once it has started its stream, so the operation gives its
+/// turn back then rather than at its first event.
+pub struct SubscriptionStarted(pub Arc<tokio::sync::Notify>);
+
 pub trait ContextExt {
     fn client_address(&self) -> Option<&str>;
     fn state(&self) -> Result<&AppState, AppError>;
@@ -44,6 +48,8 @@ pub trait ContextExt {
     fn sign_in_as(&self, viewer: Viewer);
     /// This request's DataLoaders.
     fn loaders(&self) -> Result<&Loaders, AppError>;
+    /// Says that the subscription being resolved has started.
+    fn subscription_started(&self);
 }
 
 impl ContextExt for Context<'_> {
@@ -72,5 +78,11 @@ impl ContextExt for Context<'_> {
     fn loaders(&self) -> Result<&Loaders, AppError> {
         self.data::<Loaders>()
             .map_err(|_| AppError::internal("loaders missing from the request"))
+    }
+
+    fn subscription_started(&self) {
+        if let Some(started) = self.data_opt::<SubscriptionStarted>() {
+            started.0.notify_one();
+        }
     }
 }

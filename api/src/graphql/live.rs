@@ -143,7 +143,15 @@ impl MeetingSubscription {
             Access::Participant { archived: true, .. } => return Err(AppError::Forbidden),
             Access::Participant { .. } => {}
         }
-        let events = stream::follow(state.store.clone(), viewer, id, after_sequence, scope);
+        let events = stream::follow(
+            state.store.clone(),
+            state.admission.clone(),
+            viewer,
+            id,
+            after_sequence,
+            scope,
+        );
+        ctx.subscription_started();
         Ok(events.map(|delivery| delivery.map(MeetingEvent)))
     }
 }

@@ -23,6 +23,8 @@ pub mod series;
 pub mod users;
 pub mod webhooks;
 
+use std::sync::Arc;
+
 use async_graphql::{MergedObject, Schema};
 
 use crate::{auth::Viewer, state::AppState};
@@ -77,6 +79,8 @@ pub fn build_schema(state: AppState) -> AppSchema {
     .limit_complexity(limits.max_complexity)
     .limit_directives(limits.max_directives)
     .limit_recursive_depth(limits.max_depth * 2)
+    // "Did you mean …" would map the schema for someone probing it with typos.
+    .disable_suggestions()
     .data(state.clone())
     .finish()
 }
@@ -92,20 +96,15 @@ pub fn sdl() -> String {
     .sdl()
 }
 
-/// Per-request data: the viewer and fresh DataLoaders.
+/// Per-operation data: the viewer, the client's address and the operation's DataLoaders.
 pub fn request_data(
     request: async_graphql::Request,
-    state: &AppState,
-    viewer: Option<Viewer>,
-    address: Option<String>,
+    viewer: Option<Arc<Viewer>>,
+    address: String,
+    loaders: loaders::Loaders,
 ) -> async_graphql::Request {
-    let viewer = viewer.map(std::sync::Arc::new);
     request
-        .data(context::ClientAddress(address))
-        .data(loaders::Loaders::for_request(
-            &state.store.db,
-            viewer.clone(),
-            std::time::Duration::from_millis(state.config.dataloader_delay_ms),
-        ))
+        .data(context::ClientAddress(Some(address)))
+        .data(loaders)
         .data(context::RequestViewer::new(viewer))
 }

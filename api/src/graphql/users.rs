@@ -337,7 +337,7 @@ impl UserMutation {
     ) -> AppResult<DeactivateUserPayload> {
         let viewer = ctx.viewer()?;
         let user_id = ids::decode_as(NodeKind::User, &input.user_id)?;
-        let user = users::deactivate(&ctx.state()?.store.db, &viewer, user_id).await?;
+        let user = users::deactivate(&ctx.state()?.store, &viewer, user_id).await?;
         Ok(DeactivateUserPayload { user: User(user) })
     }
 }

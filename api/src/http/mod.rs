@@ -4,6 +4,7 @@ mod document;
 mod graphql;
 mod ops;
 mod persisted;
+pub mod pipeline;
 mod websocket;
 
 pub use websocket::OpenSockets;
@@ -23,7 +24,7 @@ use tower_http::{
 };
 use tracing::Level;
 
-use self::persisted::PersistedQueries;
+use self::pipeline::Pipeline;
 use crate::{graphql::AppSchema, state::AppState};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -31,46 +32,19 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct HttpState {
     pub state: AppState,
-    pub schema: AppSchema,
-    persisted_queries: Arc<PersistedQueries>,
+    /// What every GraphQL operation goes through, over HTTP and WebSocket alike.
+    pipeline: Arc<Pipeline>,
     sockets: Arc<OpenSockets>,
-    admission: Arc<Admission>,
-}
-
-/// How many GraphQL requests run at once; the others wait a little, then are refused.
-struct Admission {
-    running: tokio::sync::Semaphore,
-}
-
-impl Admission {
-    /// How long a request may wait for its turn.
-    const WAIT: Duration = Duration::from_secs(1);
-
-    /// A turn, or `None` when none came within [`Self::WAIT`].
-    async fn admit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        tokio::time::timeout(Self::WAIT, self.running.acquire())
-            .await
-            .ok()?
-            .ok()
-    }
 }
 
 /// Every route, with request ids, tracing and the body limit. `sockets` lets shutdown close the
 /// WebSocket connections it serves.
 pub fn router(state: AppState, schema: AppSchema, sockets: Arc<OpenSockets>) -> Router {
     let body_limit = state.config.body_limit_bytes;
-    let persisted_queries = Arc::new(PersistedQueries::new(
-        state.config.persisted_query_cache_bytes,
-    ));
-    let admission = Arc::new(Admission {
-        running: tokio::sync::Semaphore::new(state.config.max_in_flight.max(1)),
-    });
     let http = HttpState {
+        pipeline: Arc::new(Pipeline::new(state.clone(), schema)),
         state,
-        schema,
-        persisted_queries,
         sockets,
-        admission,
     };
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {

@@ -7,4 +7,4 @@ pub mod presence;
 pub mod rechecks;
 pub mod stream;
 
-pub use bus::{Announcement, EventBus};
+pub use bus::{AccessChange, Announcement, EventBus, Notice};

@@ -3,6 +3,10 @@
 //! sent). Access is checked again every few seconds: a deactivated user or an archived series
 //! ends the stream. A subscriber too slow to keep up is told to resume and the stream ends; it
 //! comes back with `afterSequence`, and nothing is lost because events are stored.
+//!
+//! Its reads wait for a turn like any operation (see [`Admission`]), as the subscriber's
+//! caller: a burst of subscriptions queues behind other clients' requests instead of taking
+//! the database pool from them.
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,6 +18,7 @@ use uuid::Uuid;
 
 use super::fanout::{PAGE, SharedEvent, read_after};
 use crate::{
+    admission::{Admission, Turn},
     auth::Viewer,
     db::Store,
     domain::{
@@ -83,6 +88,7 @@ pub async fn live_scope(
 /// Starts following a meeting for `viewer`, whose access the caller has checked.
 pub fn follow(
     store: Store,
+    admission: Arc<Admission>,
     viewer: Arc<Viewer>,
     meeting_id: Uuid,
     after_sequence: Option<i32>,
@@ -95,6 +101,7 @@ pub fn follow(
         let first = presence.join(meeting_id, user_id);
         let mut follower = Follower {
             store: store.clone(),
+            admission,
             viewer,
             meeting_id,
             scope: Arc::new(scope),
@@ -122,6 +129,7 @@ pub fn follow(
 
 struct Follower {
     store: Store,
+    admission: Arc<Admission>,
     viewer: Arc<Viewer>,
     meeting_id: Uuid,
     scope: Arc<SeriesScope>,
@@ -141,6 +149,7 @@ impl Follower {
         // Listen first, then read: whatever is committed after this point is either in the
         // stored backlog or arrives live, and `last` drops the overlap.
         let mut listening = self.store.events.fanout.listen(self.meeting_id);
+        let turn = self.turn().await?;
         self.last = match after_sequence {
             Some(after) => after.max(0),
             None => head(&self.store, self.meeting_id).await?,
@@ -154,6 +163,7 @@ impl Follower {
             )
             .await?;
         }
+        drop(turn);
         if let Flow::Stop = self.catch_up().await? {
             return Ok(());
         }
@@ -181,10 +191,18 @@ impl Follower {
         }
     }
 
+    /// A turn for the subscriber's next read.
+    async fn turn(&self) -> AppResult<Turn> {
+        self.admission.admit(&self.viewer.caller_key()).await
+    }
+
     /// Sends every stored event after `last`.
     async fn catch_up(&mut self) -> AppResult<Flow> {
         loop {
-            let events = read_after(&self.store.db, self.meeting_id, self.last, PAGE).await?;
+            let events = {
+                let _turn = self.turn().await?;
+                read_after(&self.store.db, self.meeting_id, self.last, PAGE).await?
+            };
             let full_page = events.len() as u64 == PAGE;
             for event in events {
                 if let Flow::Stop = self.deliver(Arc::new(event)).await {
@@ -219,11 +237,16 @@ impl Follower {
     /// Ends the stream when the subscriber lost access. A failed check (the database is busy
     /// or away) keeps the access last confirmed until the next one.
     async fn recheck(&mut self) -> Flow {
-        let rechecks = &self.store.events.rechecks;
-        match rechecks
-            .live_scope(&self.store, &self.viewer, self.meeting_id)
-            .await
-        {
+        let checked = match self.turn().await {
+            Ok(_turn) => {
+                let rechecks = &self.store.events.rechecks;
+                rechecks
+                    .live_scope(&self.store, &self.viewer, self.meeting_id)
+                    .await
+            }
+            Err(busy) => Err(busy),
+        };
+        match checked {
             Ok(Some(scope)) => {
                 self.scope = scope;
                 Flow::Continue

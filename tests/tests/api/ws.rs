@@ -211,6 +211,35 @@ impl Ws {
         .await;
     }
 
+    /// Sends operation `id` (a query or mutation) and returns what came back for it, shaped as
+    /// an HTTP body: the `next` payload (after which `complete` must follow), or
+    /// `{"errors": …}` for an `error` message.
+    pub async fn operation(&mut self, id: &str, query: &str, variables: Value) -> Value {
+        let kind = if self.protocol == LEGACY_WS {
+            "start"
+        } else {
+            "subscribe"
+        };
+        self.send(json!({
+            "id": id,
+            "type": kind,
+            "payload": { "query": query, "variables": variables },
+        }))
+        .await;
+        let message = self.message().await;
+        assert_eq!(message["id"], id, "{message}");
+        match message["type"].as_str() {
+            Some("error") => json!({ "errors": message["payload"] }),
+            Some("next" | "data") => {
+                let complete = self.message().await;
+                assert_eq!(complete["type"], "complete", "{complete}");
+                assert_eq!(complete["id"], id, "{complete}");
+                message["payload"].clone()
+            }
+            _ => panic!("a result was expected: {message}"),
+        }
+    }
+
     /// Ends the subscription `id` from the client side (`complete`, or `stop` on the legacy
     /// protocol); the socket stays open.
     pub async fn stop(&mut self, id: &str) {
