@@ -82,7 +82,8 @@ pub struct Config {
     #[arg(long, env = "TETE_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub rate_limit_per_minute: u32,
 
-    /// Let webhooks target private and loopback addresses (off: protects internal services).
+    /// Let webhooks target addresses that are not globally reachable: loopback, private and
+    /// special-purpose (off: protects internal services).
     #[arg(long, env = "TETE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
 

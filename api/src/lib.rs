@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod memo;
 pub mod metrics;
+pub mod outbound;
 pub mod rate_limit;
 pub mod realtime;
 pub mod secrets;

@@ -255,8 +255,15 @@ impl TestApp {
 
     /// A second server on the same database, as another instance behind a load balancer.
     pub async fn spawn_sibling(&self) -> TestApp {
+        self.spawn_sibling_with(|_| {}).await
+    }
+
+    /// [`spawn_sibling`](Self::spawn_sibling) after `configure` has adjusted its configuration
+    /// (a copy of this server's), as an instance restarted with other settings.
+    pub async fn spawn_sibling_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = (*self.state.config).clone();
         config.addr = "127.0.0.1:0".parse().expect("an address");
+        configure(&mut config);
         start(config, self.database.clone()).await
     }
 

@@ -2,10 +2,12 @@
 //! delivery in the transaction that made it (so deliveries survive restarts and a rolled-back
 //! change sends nothing); a worker POSTs them, signed with HMAC-SHA256, retrying with
 //! exponential backoff. Bodies carry ids and metadata only, and events about private notes or
-//! private check-ins are never sent. Private and loopback targets are refused (SSRF) unless
-//! `TETE_WEBHOOK_ALLOW_PRIVATE` is set, checked at creation and again at every delivery.
+//! private check-ins are never sent. Targets that are not globally reachable (loopback, private,
+//! special-purpose: see [`crate::outbound`]) are refused (SSRF) unless
+//! `TETE_WEBHOOK_ALLOW_PRIVATE` is set: at creation, and at every delivery on the address
+//! actually connected to.
 
-use std::{net::IpAddr, time::Duration as StdDuration};
+use std::{error::Error, net::IpAddr, sync::Arc, time::Duration as StdDuration};
 
 use chrono::{Duration, Utc};
 use entity::{meeting, meeting_event, one_on_one, webhook, webhook_delivery};
@@ -29,6 +31,7 @@ use crate::{
     db::begin_write,
     error::{AppError, AppResult},
     ids::{self, NodeKind},
+    outbound::{self, GlobalOnly, Refused},
 };
 
 const MAX_ATTEMPTS: i32 = 8;
@@ -42,62 +45,44 @@ pub const PENDING: &str = "PENDING";
 pub const DELIVERED: &str = "DELIVERED";
 pub const FAILED: &str = "FAILED";
 
-/// Whether an address is on the public internet (not loopback, private, link-local, …).
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.octets()[0] == 0
-                || (v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])))
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
-            }
-        },
-    }
-}
-
-/// Checks a target URL: http(s), and (unless allowed) resolving only to public addresses.
-async fn check_target(url: &str, allow_private: bool) -> AppResult<reqwest::Url> {
+/// Checks a target URL's form and, unless `allow_private`, an IP-literal host: reqwest connects
+/// to those without asking its resolver. Names are checked by resolving them: at creation
+/// ([`check_target`]) and, as it connects, by the worker's [`GlobalOnly`] resolver.
+fn parse_target(url: &str, allow_private: bool) -> AppResult<reqwest::Url> {
     let parsed =
         reqwest::Url::parse(url).map_err(|_| AppError::bad_input("url is not a valid URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(AppError::bad_input("url must be http or https"));
     }
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| AppError::bad_input("url has no host"))?
+    if parsed.host_str().is_none() {
+        return Err(AppError::bad_input("url has no host"));
+    }
+    if !allow_private && ip_literal(&parsed).is_some_and(|ip| !outbound::is_global(ip)) {
+        return Err(AppError::bad_input(Refused::NotGlobal.to_string()));
+    }
+    Ok(parsed)
+}
+
+/// The URL's host, when it is an IP address (the URL parser has normalised `0x7f.1` and the
+/// like to `127.0.0.1`).
+fn ip_literal(url: &reqwest::Url) -> Option<IpAddr> {
+    url.host_str()?
         .trim_start_matches('[')
         .trim_end_matches(']')
-        .to_owned();
-    if !allow_private {
+        .parse()
+        .ok()
+}
+
+/// [`parse_target`], and (unless `allow_private`) a name must resolve, to global addresses
+/// only, so an admin learns at once that a URL leads nowhere public.
+async fn check_target(url: &str, allow_private: bool) -> AppResult<reqwest::Url> {
+    let parsed = parse_target(url, allow_private)?;
+    if !allow_private && ip_literal(&parsed).is_none() {
+        let host = parsed.host_str().unwrap_or_default();
         let port = parsed.port_or_known_default().unwrap_or(443);
-        let addresses = tokio::net::lookup_host((host.as_str(), port))
+        outbound::resolve(host, port)
             .await
-            .map_err(|_| AppError::bad_input("url's host does not resolve"))?;
-        let mut any = false;
-        for address in addresses {
-            any = true;
-            if !is_public(address.ip()) {
-                return Err(AppError::bad_input(
-                    "url points at a private or loopback address",
-                ));
-            }
-        }
-        if !any {
-            return Err(AppError::bad_input("url's host does not resolve"));
-        }
+            .map_err(|refused| AppError::bad_input(refused.to_string()))?;
     }
     Ok(parsed)
 }
@@ -273,14 +258,20 @@ pub fn signature(secret: &str, body: &str) -> String {
 /// Delivers due webhook calls for as long as the process runs.
 pub async fn run_worker(
     db: DatabaseConnection,
-    data_key: std::sync::Arc<SecretBox<[u8; 32]>>,
+    data_key: Arc<SecretBox<[u8; 32]>>,
     allow_private: bool,
 ) {
-    let client = match reqwest::Client::builder()
+    // No proxy: the address the resolver checked must be the one connected to.
+    let builder = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+        .no_proxy();
+    let builder = if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(GlobalOnly))
+    };
+    let client = match builder.build() {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "webhook worker cannot start");
@@ -350,9 +341,7 @@ async fn send(
     delivery: &webhook_delivery::Model,
     allow_private: bool,
 ) -> Result<u16, String> {
-    let url = check_target(&hook.url, allow_private)
-        .await
-        .map_err(|error| error.public_message())?;
+    let url = parse_target(&hook.url, allow_private).map_err(|error| error.public_message())?;
     let secret = crypto::open(data_key, hook.id, &hook.sealed_secret)
         .map_err(|_| "secret unreadable".to_owned())?;
     let response = client
@@ -365,10 +354,13 @@ async fn send(
         .send()
         .await
         .map_err(|error| {
-            if error.is_timeout() {
-                "timed out".to_owned()
-            } else {
-                "connection failed".to_owned()
+            let refused =
+                std::iter::successors(Some(&error as &dyn Error), |&error| error.source())
+                    .find_map(|error| error.downcast_ref::<Refused>());
+            match refused {
+                Some(refused) => refused.to_string(),
+                None if error.is_timeout() => "timed out".to_owned(),
+                None => "connection failed".to_owned(),
             }
         })?;
     Ok(response.status().as_u16())
@@ -412,28 +404,6 @@ async fn record_attempt(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_public_addresses_are_public() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.1.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "100.64.0.1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        for public in ["93.184.216.34", "2606:4700::1111"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
-    }
 
     #[test]
     fn signatures_are_hex_hmac_sha256() {

@@ -183,6 +183,116 @@ async fn only_admins_register_webhooks_and_never_at_private_addresses() {
     assert_eq!(data["organization"]["webhooks"], json!([]));
 }
 
+/// What `createWebhook` and a refused delivery say about such a target.
+const NOT_GLOBAL: &str = "url points at a private or special-purpose address";
+
+#[tokio::test]
+async fn no_webhook_targets_a_special_purpose_address() {
+    let app = spawn_app().await;
+    let pair = pair(&app).await;
+    let input = |url: &str| json!({ "input": { "url": url, "events": ["AGENDA_ITEM_ADDED"] } });
+    for url in [
+        // What the auditors found accepted.
+        "http://[::127.0.0.1]:1/",
+        "http://[64:ff9b::7f00:1]:1/",
+        "http://[2002:7f00:1::]:1/",
+        "http://[fec0::1]/",
+        "http://198.18.0.1/",
+        "http://224.0.0.1/",
+        "http://240.0.0.1/",
+        // Their neighbours, and loopback in the spellings a URL parser normalises.
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:169.254.169.254]/latest/meta-data/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+        "http://[2001:db8::1]/",
+        "http://[fd00::1]/",
+        "http://[fe80::1]/",
+        "http://[ff02::1]/",
+        "http://100.64.0.1/",
+        "http://192.0.0.1/",
+        "http://255.255.255.255/",
+        "http://0/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        // A name that resolves to loopback.
+        "http://localhost:1/",
+    ] {
+        let body = app
+            .graphql(CREATE, input(url), Some(&pair.admin.access_token))
+            .await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{url}: {body}");
+        assert_eq!(body["errors"][0]["message"], NOT_GLOBAL, "{url}: {body}");
+    }
+    // Public IP literals are accepted without any lookup.
+    for url in [
+        "http://93.184.216.34/hook",
+        "https://[2606:4700::1111]/hook",
+    ] {
+        let data = app
+            .ok(CREATE, input(url), Some(&pair.admin.access_token))
+            .await;
+        assert_eq!(data["createWebhook"]["webhook"]["url"], url);
+    }
+}
+
+#[tokio::test]
+async fn a_target_that_no_longer_passes_is_never_sent_to() {
+    // Registered while private targets were allowed; delivered by an instance that refuses them.
+    let mut app = spawn_app_with(|config| config.webhook_allow_private = true).await;
+    let pair = pair(&app).await;
+    let receiver = Receiver::start(&[]).await;
+    // An IP literal (checked before sending) and a name (checked by the resolver reqwest uses).
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    for url in [receiver.url.as_str(), by_name.as_str()] {
+        app.ok(
+            CREATE,
+            json!({ "input": { "url": url, "events": ["AGENDA_ITEM_ADDED"] } }),
+            Some(&pair.admin.access_token),
+        )
+        .await;
+    }
+    let strict = app
+        .spawn_sibling_with(|config| config.webhook_allow_private = false)
+        .await;
+    app.stop().await.expect("the permissive server stops");
+
+    let meeting = schedule(&strict, &pair.manager, &pair.series, day(1)).await;
+    add_item(&strict, &pair.report, &meeting, "Topic").await;
+
+    let query = "{ organization { webhooks { url deliveries { status attempts lastStatusCode lastError } } } }";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let hooks = loop {
+        let data = strict
+            .ok(query, json!({}), Some(&pair.admin.access_token))
+            .await;
+        let hooks = data["organization"]["webhooks"]
+            .as_array()
+            .cloned()
+            .unwrap();
+        let attempted = hooks.iter().all(|hook| {
+            hook["deliveries"]
+                .as_array()
+                .is_some_and(|log| log.iter().any(|d| d["attempts"].as_i64() > Some(0)))
+        });
+        if attempted || Instant::now() > deadline {
+            break hooks;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(hooks.len(), 2, "{hooks:?}");
+    for hook in &hooks {
+        let log = hook["deliveries"].as_array().unwrap();
+        assert_eq!(log.len(), 1, "{hook}");
+        assert!(log[0]["attempts"].as_i64() >= Some(1), "{hook}");
+        assert_eq!(log[0]["status"], "PENDING", "retried later: {hook}");
+        assert_eq!(log[0]["lastStatusCode"], Value::Null, "{hook}");
+        assert_eq!(log[0]["lastError"], NOT_GLOBAL, "{hook}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.received().is_empty(), "{:?}", receiver.received());
+}
+
 #[tokio::test]
 async fn events_are_posted_signed_with_ids_only() {
     let app = spawn_app_with(|config| config.webhook_allow_private = true).await;
