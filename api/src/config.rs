@@ -82,6 +82,15 @@ pub struct Config {
     #[arg(long, env = "TETE_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub rate_limit_per_minute: u32,
 
+    /// Sign-in attempts a minute allowed from one address, whatever the emails (generous: a whole
+    /// office may share one address). One email gets 10 a minute, from anywhere.
+    #[arg(
+        long,
+        env = "TETE_SIGN_INS_PER_ADDRESS_PER_MINUTE",
+        default_value_t = 100
+    )]
+    pub sign_ins_per_address_per_minute: u32,
+
     /// Let webhooks target addresses that are not globally reachable: loopback, private and
     /// special-purpose (off: protects internal services).
     #[arg(long, env = "TETE_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
@@ -171,6 +180,7 @@ mod tests {
             "TETE_MAX_IN_FLIGHT_PER_CALLER",
             "TETE_WS_MAX_OPERATIONS",
             "TETE_MAX_SUBSCRIPTIONS_PER_USER",
+            "TETE_SIGN_INS_PER_ADDRESS_PER_MINUTE",
         ] {
             assert!(
                 help.contains(variable),

@@ -12,10 +12,8 @@ use crate::error::AppError;
 
 /// Past this many tracked keys, buckets that have refilled completely are forgotten.
 const MAX_TRACKED: usize = 10_000;
-/// Sign-in attempts allowed per minute for one email, and for one address (generous: a whole
-/// office may share one).
+/// Sign-in attempts allowed per minute for one email (the address's budget is a setting).
 pub const SIGN_INS_PER_EMAIL: u32 = 10;
-pub const SIGN_INS_PER_ADDRESS: u32 = 100;
 /// Requests with credentials that fail (a guessed or stale token) allowed per minute from one
 /// address; past them, that address's credentials are refused unchecked until the budget
 /// refills.
@@ -90,11 +88,11 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    pub fn new(requests_per_minute: u32) -> Self {
+    pub fn new(requests_per_minute: u32, sign_ins_per_address: u32) -> Self {
         Self {
             requests: Buckets::new(requests_per_minute),
             sign_ins_by_email: Buckets::new(SIGN_INS_PER_EMAIL),
-            sign_ins_by_address: Buckets::new(SIGN_INS_PER_ADDRESS),
+            sign_ins_by_address: Buckets::new(sign_ins_per_address),
             failed_credentials_by_address: Buckets::new(FAILED_CREDENTIALS_PER_ADDRESS),
         }
     }

@@ -79,7 +79,10 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"));
-        let rate_limits = Arc::new(RateLimits::new(config.rate_limit_per_minute));
+        let rate_limits = Arc::new(RateLimits::new(
+            config.rate_limit_per_minute,
+            config.sign_ins_per_address_per_minute,
+        ));
         let data_key = Arc::new(keys.data_key);
         let webhook_worker = tokio::spawn(webhooks::run_worker(
             db.clone(),

@@ -239,6 +239,10 @@ impl EventLog {
             id: Set(Uuid::now_v7()),
             meeting_id: Set(self.meeting_id),
             sequence: Set(self.sequence),
+            // Every seeded event is shared: each reader's numbering is the meeting's.
+            shared_sequence: Set(self.sequence),
+            manager_sequence: Set(self.sequence),
+            report_sequence: Set(self.sequence),
             kind: Set(kind),
             actor_id: Set(Some(actor)),
             agenda_item_id: Set(None),
@@ -492,6 +496,9 @@ impl<'k> Rows<'k> {
             current_topic_id: Set(None),
             created_at: Set(created),
             last_event_sequence: Set(log.sequence),
+            last_shared_sequence: Set(log.sequence),
+            last_manager_sequence: Set(log.sequence),
+            last_report_sequence: Set(log.sequence),
         });
         self.events.append(&mut log.events);
         MeetingRef {

@@ -20,6 +20,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The sequence of the meeting's latest event.
     pub last_event_sequence: i32,
+    /// The latest number of each reader's numbering (see `meeting_event`).
+    pub last_shared_sequence: i32,
+    pub last_manager_sequence: i32,
+    pub last_report_sequence: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,12 @@ use sea_orm::entity::prelude::*;
 
 /// One change to a meeting, in the order it happened (`sequence` counts up from 1 per meeting,
 /// without gaps). Carries ids only: subscribers read the current objects with their own access.
+///
+/// Readers are shown numbers of their own, each counting only the events that reader may
+/// receive, so a private event leaves no gap anyone else could see: `shared_sequence` (API
+/// tokens, webhooks), `manager_sequence` and `report_sequence` (each participant's sessions,
+/// with their own private events). For an event a reader does not receive, their number is
+/// the one of the last event they did.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "meeting_events")]
 pub struct Model {
@@ -9,6 +15,9 @@ pub struct Model {
     pub id: Uuid,
     pub meeting_id: Uuid,
     pub sequence: i32,
+    pub shared_sequence: i32,
+    pub manager_sequence: i32,
+    pub report_sequence: i32,
     pub kind: MeetingEventKind,
     pub actor_id: Option<Uuid>,
     pub agenda_item_id: Option<Uuid>,

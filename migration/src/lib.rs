@@ -12,6 +12,7 @@ mod m20261122_000003_meeting_events;
 mod m20261122_000004_trust;
 mod m20261122_000005_webhooks;
 mod m20261122_000006_webhooks_by_organization;
+mod m20261201_000007_event_numbering;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_trust::Migration),
             Box::new(m20261122_000005_webhooks::Migration),
             Box::new(m20261122_000006_webhooks_by_organization::Migration),
+            Box::new(m20261201_000007_event_numbering::Migration),
         ]
     }
 }

@@ -133,7 +133,7 @@ pub async fn submit(
             let mut event =
                 NewEvent::new(MeetingEventKind::CheckInSubmitted, viewer.id()).check_in(saved.id);
             if !saved.shared_with_manager {
-                event = event.private_to(viewer.id());
+                event = event.private_to(viewer.id(), Role::Report);
             }
             events::record(tx, meeting.id, event).await?;
             Ok(saved.id)

@@ -165,6 +165,9 @@ async fn insert(
         current_topic_id: Set(None),
         created_at: Set(Utc::now()),
         last_event_sequence: Set(0),
+        last_shared_sequence: Set(0),
+        last_manager_sequence: Set(0),
+        last_report_sequence: Set(0),
     }
     .insert(conn)
     .await?)

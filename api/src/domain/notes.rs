@@ -15,7 +15,7 @@ use secrecy::SecretBox;
 use uuid::Uuid;
 
 use super::{
-    access::SeriesScope,
+    access::{Role, SeriesScope},
     api_tokens::ApiScope,
     crypto,
     events::{self, NewEvent},
@@ -40,10 +40,10 @@ pub fn readable_by(viewer: &Viewer) -> Condition {
     }
 }
 
-/// An event about a private note reaches its author alone.
-fn about(event: NewEvent, visibility: NoteVisibility, author: &Viewer) -> NewEvent {
+/// An event about a private note reaches its author alone (on the `role` side of the series).
+fn about(event: NewEvent, visibility: NoteVisibility, author: &Viewer, role: Role) -> NewEvent {
     match visibility {
-        NoteVisibility::Private => event.private_to(author.id()),
+        NoteVisibility::Private => event.private_to(author.id(), role),
         NoteVisibility::Shared => event,
     }
 }
@@ -145,7 +145,7 @@ pub async fn create(
         async |tx| {
             let (meeting, scope) =
                 meetings::find_needing(tx, viewer, new.meeting_id, ApiScope::NotesWrite).await?;
-            scope.access.write()?;
+            let role = scope.access.write()?;
             let now = Utc::now();
             note::ActiveModel {
                 id: Set(id),
@@ -164,6 +164,7 @@ pub async fn create(
                 NewEvent::new(MeetingEventKind::NoteCreated, viewer.id()).note(id),
                 new.visibility,
                 viewer,
+                role,
             );
             events::record(tx, meeting.id, event).await?;
             Ok(id)
@@ -185,7 +186,7 @@ pub async fn update(
     viewer.require_scope(ApiScope::NotesWrite)?;
     let tx = store.begin().await?;
     let (note, scope) = find(&tx, viewer, id).await?;
-    scope.access.write()?;
+    let role = scope.access.write()?;
     let (body, sealed_body) = stored_body(data_key, note.id, note.visibility, body)?;
     let updated = note::Entity::update_many()
         .col_expr(note::Column::Body, Expr::value(body))
@@ -216,6 +217,7 @@ pub async fn update(
         NewEvent::new(MeetingEventKind::NoteUpdated, viewer.id()).note(id),
         current.visibility,
         viewer,
+        role,
     );
     events::record(&tx, current.meeting_id, event).await?;
     tx.commit().await?;
@@ -227,7 +229,7 @@ pub async fn delete(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<note:
     viewer.require_scope(ApiScope::NotesWrite)?;
     let tx = store.begin().await?;
     let (note, scope) = find(&tx, viewer, id).await?;
-    scope.access.write()?;
+    let role = scope.access.write()?;
     if note.author_id != viewer.id() {
         return Err(AppError::Forbidden);
     }
@@ -237,7 +239,7 @@ pub async fn delete(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<note:
     events::record(
         &tx,
         note.meeting_id,
-        about(removed, note.visibility, viewer),
+        about(removed, note.visibility, viewer, role),
     )
     .await?;
     tx.commit().await?;

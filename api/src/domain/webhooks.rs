@@ -215,7 +215,8 @@ pub async fn enqueue(conn: &impl ConnectionTrait, event: &meeting_event::Model) 
         let body = json!({
             "deliveryId": delivery_id,
             "event": kind,
-            "sequence": event.sequence,
+            // Counts shared events only, like everything a webhook receives.
+            "sequence": event.shared_sequence,
             "occurredAt": event.occurred_at,
             "organizationId": ids::encode(NodeKind::Organization, series.organization_id).0,
             "oneOnOneId": ids::encode(NodeKind::OneOnOne, series.id).0,

@@ -22,9 +22,11 @@ pub struct MeetingEvent(Delivery);
 
 #[Object]
 impl MeetingEvent {
-    /// Counts up from 1 per meeting, without gaps; resume with `afterSequence`.
+    /// Counts up from 1 per meeting, without gaps, over the events this subscriber receives
+    /// (so the two participants' numbers differ once either writes privately); resume with
+    /// `afterSequence`.
     async fn sequence(&self) -> i32 {
-        self.0.event.sequence
+        self.0.sequence
     }
 
     async fn kind(&self) -> MeetingEventKind {

@@ -68,8 +68,11 @@ impl Meeting {
         self.model.format.into()
     }
 
-    async fn location(&self) -> Option<&str> {
-        self.model.location.as_deref()
+    /// Where it happens: content, like the agenda (participants only; an admin's view of the
+    /// meeting is its times, status and counts).
+    async fn location(&self) -> AppResult<Option<&str>> {
+        self.scope.read_meeting_content()?;
+        Ok(self.model.location.as_deref())
     }
 
     async fn status(&self) -> MeetingStatus {

@@ -10,7 +10,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use entity::{api_token, meeting, meeting_event::MeetingEventKind, user};
+use entity::{api_token, meeting_event::MeetingEventKind, user};
 use sea_orm::EntityTrait;
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -23,7 +23,8 @@ use crate::{
     db::Store,
     domain::{
         access::{Access, SeriesScope},
-        events, meetings,
+        events::{self, Numbering},
+        meetings,
     },
     error::{AppError, AppResult},
 };
@@ -35,10 +36,12 @@ const OUTBOX: usize = 64;
 /// How long one delivery may wait for a slow socket before the stream gives up on it.
 const SLOW_SOCKET: Duration = Duration::from_secs(10);
 
-/// An event for a subscriber, with the series scope it is resolved under.
+/// An event for a subscriber, with the series scope it is resolved under and its number in
+/// the subscriber's numbering.
 pub struct Delivery {
     pub event: SharedEvent,
     pub scope: Arc<SeriesScope>,
+    pub sequence: i32,
 }
 
 /// The scope under which `user_id` may follow the meeting live: an active participant of an
@@ -95,6 +98,10 @@ pub fn follow(
     scope: SeriesScope,
 ) -> ReceiverStream<AppResult<Delivery>> {
     let (outbox, stream) = mpsc::channel(OUTBOX);
+    let numbering = match scope.access {
+        Access::Participant { role, .. } => Numbering::of(&viewer, role),
+        Access::Admin => Numbering::Shared,
+    };
     tokio::spawn(async move {
         let user_id = viewer.id();
         let presence = store.events.presence.clone();
@@ -105,8 +112,10 @@ pub fn follow(
             viewer,
             meeting_id,
             scope: Arc::new(scope),
+            numbering,
             outbox,
             last: 0,
+            last_shown: 0,
         };
         if let Err(error) = follower.run(after_sequence, first).await {
             tracing::warn!(error = ?error, %meeting_id, "meeting subscription failed");
@@ -133,9 +142,12 @@ struct Follower {
     viewer: Arc<Viewer>,
     meeting_id: Uuid,
     scope: Arc<SeriesScope>,
+    numbering: Numbering,
     outbox: mpsc::Sender<AppResult<Delivery>>,
     /// The last sequence handled (sent, or skipped as not for this subscriber).
     last: i32,
+    /// The subscriber's number for the last event handled: where they resume from.
+    last_shown: i32,
 }
 
 /// Whether the stream goes on after a step.
@@ -150,9 +162,16 @@ impl Follower {
         // stored backlog or arrives live, and `last` drops the overlap.
         let mut listening = self.store.events.fanout.listen(self.meeting_id);
         let turn = self.turn().await?;
-        self.last = match after_sequence {
-            Some(after) => after.max(0),
-            None => head(&self.store, self.meeting_id).await?,
+        (self.last, self.last_shown) = match after_sequence {
+            Some(after) => {
+                let after = after.max(0);
+                (
+                    events::position_of(&self.store.db, self.meeting_id, self.numbering, after)
+                        .await?,
+                    after,
+                )
+            }
+            None => events::head(&self.store.db, self.meeting_id, self.numbering).await?,
         };
         if first_here {
             events::record_presence(
@@ -223,7 +242,9 @@ impl Follower {
         if private_elsewhere {
             return Flow::Continue;
         }
+        self.last_shown = self.numbering.number(&event);
         let delivery = Delivery {
+            sequence: self.last_shown,
             event,
             scope: self.scope.clone(),
         };
@@ -261,16 +282,8 @@ impl Follower {
 
     async fn tell_to_resume(&self) {
         let error = AppError::ResumeRequired {
-            after_sequence: self.last,
+            after_sequence: self.last_shown,
         };
         let _ = tokio::time::timeout(Duration::from_secs(1), self.outbox.send(Err(error))).await;
     }
-}
-
-/// The meeting's latest sequence.
-async fn head(store: &Store, meeting_id: Uuid) -> AppResult<i32> {
-    Ok(meeting::Entity::find_by_id(meeting_id)
-        .one(&store.db)
-        .await?
-        .map_or(0, |meeting| meeting.last_event_sequence))
 }

@@ -178,7 +178,18 @@ async fn seed(app: &TestApp) -> Fixture {
         let (m, r) = (s(manager), s(report));
         let ids = |s_obj: Obj, a_obj: Obj| if offset == 0 { s_obj } else { a_obj };
         let series_id = objects[&series].clone();
-        let meeting = schedule(app, m, &series_id, day(1 + offset)).await;
+        let meeting = mutate(
+            app,
+            m,
+            "scheduleMeeting",
+            "ScheduleMeetingInput",
+            json!({ "oneOnOneId": series_id, "scheduledAt": wire(day(1 + offset)), "location": LOCATION }),
+            "meeting { id }",
+        )
+        .await["meeting"]["id"]
+            .as_str()
+            .expect("a meeting id")
+            .to_owned();
         let meeting2 = schedule(app, m, &series_id, day(8 + offset)).await;
         let item = add_item(app, r, &meeting, "The report's topic").await;
         let item_of_manager = add_item(app, m, &meeting, "The manager's topic").await;
@@ -338,6 +349,56 @@ async fn node_answers_each_viewer_as_the_rules_say() {
             };
             if let Some(mismatch) = mismatch {
                 failures.push(format!("node({obj:?}) as {who:?}: {mismatch}"));
+            }
+        }
+    }
+    assert_no_failures(failures);
+}
+
+/// Where the first meeting of each series happens: content, as telling as any note.
+const LOCATION: &str = "Coffee at Luigi's, to talk about leaving";
+
+#[tokio::test]
+async fn where_a_meeting_happens_is_shown_to_its_participants_only() {
+    let app = spawn_app().await;
+    let fx = seed(&app).await;
+    let paths = [
+        (
+            "node",
+            "query($id: ID!) { node(id: $id) { id ... on Meeting { status location } } }",
+        ),
+        (
+            "series.meetings",
+            "query($id: ID!) { node(id: $id) { ... on Meeting { oneOnOne { meetings(first: 5) { edges { node { id location } } } } } } }",
+        ),
+        (
+            "series.nextMeeting",
+            "query($id: ID!) { node(id: $id) { ... on Meeting { oneOnOne { nextMeeting { id location } } } } }",
+        ),
+    ];
+    #[rustfmt::skip]
+    let table: &[(Obj, [E; 10])] = &[
+        //             Max Bob Ada Oli Zed Anon Dee Fay Nel Gus
+        (SMeeting,   [OK, OK, FB, NF, NF, UA, D4, NF, NF, NF]),
+        (AMeeting,   [NF, NF, FB, NF, NF, UA, D4, OK, NF, OK]),
+    ];
+    let mut failures = Vec::new();
+    for (path, query) in paths {
+        for (obj, expected) in table {
+            for (who, expected) in VIEWERS.into_iter().zip(*expected) {
+                let (status, body) = app
+                    .post_graphql(query, json!({ "id": fx.id(*obj) }), fx.token(who))
+                    .await;
+                let shown = body["data"].to_string().contains(LOCATION);
+                let mismatch = match expected {
+                    OK if !shown => Some(format!("expected the location: {body}")),
+                    OK => refusal_mismatch(OK, status, &body),
+                    _ if shown => Some(format!("the location leaked: {body}")),
+                    other => refusal_mismatch(other, status, &body),
+                };
+                if let Some(mismatch) = mismatch {
+                    failures.push(format!("{path} of {obj:?} as {who:?}: {mismatch}"));
+                }
             }
         }
     }

@@ -495,10 +495,11 @@ async fn a_private_note_reaches_only_its_author() {
         ],
     );
 
-    // Max's next event is the shared one; the three private ones are a hole in his sequence.
+    // Max's next event is the shared one, numbered right after Bob's joining: the three
+    // private ones leave no hole in his numbering to tell him Bob wrote privately.
     let next = max.event("1").await;
     assert_eq!(next["kind"], "AGENDA_ITEM_ADDED", "{next}");
-    assert_eq!(next["sequence"], own[3]["sequence"]);
+    assert_eq!(next["sequence"], bob_joined + 1, "{next}");
     max.no_message_within(QUIET).await;
     assert!(!max.saw(secret), "the private body reached the manager");
     assert!(!max.saw(&note), "the private note's id reached the manager");
@@ -526,7 +527,11 @@ async fn a_private_check_in_reaches_only_its_author() {
 
     let next = max.event("1").await;
     assert_eq!(next["kind"], "AGENDA_ITEM_ADDED", "{next}");
-    assert_eq!(next["sequence"], own[1]["sequence"]);
+    assert_eq!(
+        next["sequence"],
+        bob_joined + 1,
+        "no hole where the check-in was: {next}"
+    );
     max.no_message_within(QUIET).await;
     assert!(
         !max.saw(&check_in),

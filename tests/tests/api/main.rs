@@ -17,6 +17,7 @@ mod live;
 mod meeting_view;
 mod meetings;
 mod notes;
+mod numbering;
 mod operations;
 mod persisted_queries;
 mod questions;

@@ -16,13 +16,13 @@ use tokio::{
 
 use crate::support::{add_item, create_note, day, mutate, pair, schedule};
 
-const CREATE: &str = "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { secret webhook { id url events } } }";
+pub const CREATE: &str = "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { secret webhook { id url events } } }";
 
 /// A request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub struct Received {
     headers: Vec<(String, String)>,
-    body: String,
+    pub body: String,
 }
 
 impl Received {
@@ -35,13 +35,13 @@ impl Received {
 }
 
 /// A webhook receiver on loopback answering with the given statuses in turn (then 200).
-struct Receiver {
-    url: String,
+pub struct Receiver {
+    pub url: String,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start(statuses: &[u16]) -> Self {
+    pub async fn start(statuses: &[u16]) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -114,7 +114,7 @@ impl Receiver {
     }
 
     /// Waits until `n` requests arrived (at most `limit`).
-    async fn wait_for(&self, n: usize, limit: Duration) -> Vec<Received> {
+    pub async fn wait_for(&self, n: usize, limit: Duration) -> Vec<Received> {
         let deadline = Instant::now() + limit;
         loop {
             let received = self.received();
