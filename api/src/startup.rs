@@ -6,6 +6,7 @@ use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Durat
 use axum::Router;
 use sea_orm::DbErr;
 use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
 
 use crate::{
     admission::{Admission, SubscriptionSlots},
@@ -105,6 +106,7 @@ impl Application {
             rate_limits,
             admission,
             subscription_slots,
+            after_response: TaskTracker::new(),
         };
         let sockets = Arc::new(OpenSockets::default());
         let schema: AppSchema = graphql::build_schema(state.clone());
@@ -160,6 +162,9 @@ impl Application {
             }
         };
         self.sockets.close_all(SOCKETS_CLOSE_WITHIN).await;
+        let after_response = &self.state.after_response;
+        after_response.close();
+        let _ = tokio::time::timeout(SOCKETS_CLOSE_WITHIN, after_response.wait()).await;
         // Pending deliveries stay queued in the database for the next start.
         self.webhook_worker.abort();
         result
@@ -185,7 +190,8 @@ pub async fn serve(config: Config, on_ready: impl FnOnce(SocketAddr)) -> std::pr
     std::process::ExitCode::SUCCESS
 }
 
-/// How long shutdown waits for WebSockets to send their last events and close.
+/// How long shutdown waits for WebSockets to send their last events and close, and then for
+/// work left after responses.
 const SOCKETS_CLOSE_WITHIN: Duration = Duration::from_secs(3);
 
 /// Completes on SIGINT or SIGTERM.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use secrecy::SecretBox;
+use tokio_util::task::TaskTracker;
 
 use crate::{
     admission::{Admission, SubscriptionSlots},
@@ -28,4 +29,6 @@ pub struct AppState {
     /// Turns for operations (and for the database work of live subscriptions).
     pub admission: Arc<Admission>,
     pub subscription_slots: Arc<SubscriptionSlots>,
+    /// Work a request leaves to do after its answer; shutdown waits for it.
+    pub after_response: TaskTracker,
 }

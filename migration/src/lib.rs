@@ -13,6 +13,7 @@ mod m20261122_000004_trust;
 mod m20261122_000005_webhooks;
 mod m20261122_000006_webhooks_by_organization;
 mod m20261201_000007_event_numbering;
+mod m20261201_000008_emails_per_organization;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_webhooks::Migration),
             Box::new(m20261122_000006_webhooks_by_organization::Migration),
             Box::new(m20261201_000007_event_numbering::Migration),
+            Box::new(m20261201_000008_emails_per_organization::Migration),
         ]
     }
 }

@@ -145,6 +145,27 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     start(config, Arc::new(database)).await
 }
 
+/// Starts a server on a database that `prepare` filled while only the first `migrations`
+/// migrations were applied: the server applies the rest at start, over that data, as it does
+/// for an existing installation.
+pub async fn spawn_app_after_migrations<F>(
+    migrations: u32,
+    prepare: impl FnOnce(sea_orm::DatabaseConnection) -> F,
+) -> TestApp
+where
+    F: Future<Output = ()>,
+{
+    use migration::MigratorTrait;
+    let (database, url) = TestDatabase::create().await;
+    let db = Database::connect(&url).await.expect("the test database");
+    migration::Migrator::up(&db, Some(migrations))
+        .await
+        .expect("the first migrations apply");
+    prepare(db.clone()).await;
+    db.close().await.ok();
+    start(config_for(&url), Arc::new(database)).await
+}
+
 async fn start(config: Config, database: Arc<TestDatabase>) -> TestApp {
     let app = Application::build(config).await.expect("the server starts");
     let address = format!("http://{}", app.local_addr());

@@ -16,7 +16,7 @@ use super::{
     api_tokens::ApiScope,
     events::{self, NewEvent},
     idempotency, meetings, series,
-    validate::required_line,
+    validate::{self, required_line},
 };
 use crate::{
     auth::Viewer,
@@ -123,6 +123,10 @@ pub async fn create(
 ) -> AppResult<Uuid> {
     viewer.require_scope(ApiScope::ActionItemsWrite)?;
     let title = required_line(&new.title, "title", MAX_TITLE_CHARS)?;
+    let due_on = new
+        .due_on
+        .map(|due_on| validate::date(due_on, "dueOn"))
+        .transpose()?;
     idempotency::create_once(
         store,
         viewer.id(),
@@ -139,7 +143,7 @@ pub async fn create(
                 assignee_id: Set(new.assignee_id),
                 created_by_id: Set(viewer.id()),
                 title: Set(title),
-                due_on: Set(new.due_on),
+                due_on: Set(due_on),
                 completed_at: Set(None),
                 created_at: Set(Utc::now()),
             }
@@ -188,7 +192,9 @@ pub async fn update(
         active.assignee_id = Set(assignee_id);
     }
     if let Some(due_on) = changes.due_on {
-        active.due_on = Set(due_on);
+        active.due_on = Set(due_on
+            .map(|due_on| validate::date(due_on, "dueOn"))
+            .transpose()?);
     }
     let item = active.update(&tx).await?;
     announce_update(&tx, viewer, &item).await?;

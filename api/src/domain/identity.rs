@@ -3,6 +3,7 @@
 use chrono::Utc;
 use entity::{organization, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use super::{
@@ -59,35 +60,64 @@ pub async fn sign_up(
     Ok(session)
 }
 
-/// Checks an email and password. Unknown email, wrong password and deactivated account all
-/// answer `InvalidCredentials` after the same amount of hashing work.
+/// Checks an email and password, in `organization_id` when given. Emails are unique per
+/// organisation: an email with accounts in several organisations needs `organization_id`.
+///
+/// Unknown email, wrong password, deactivated account, and an email of several organisations
+/// without one chosen all answer `InvalidCredentials` after the same work (one password check,
+/// against a dummy hash when no single account is in question), so the answer tells nobody
+/// whether, or in how many organisations, an address has an account. Failures of a known email
+/// are written to its organisation's audit log after the answer, which then costs the same.
 pub async fn sign_in(
     db: &DatabaseConnection,
     keys: &TokenKeys,
-    email: &str,
-    password: String,
-    address: Option<&str>,
+    after_response: &TaskTracker,
+    attempt: SignIn<'_>,
 ) -> AppResult<Session> {
-    let email = email.trim().to_lowercase();
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(db)
-        .await?;
-    let stored = found.as_ref().map(|user| user.password_hash.clone());
-    let password_ok = password::verify(password, stored).await?;
-    let Some(user) = found else {
-        // An unknown email belongs to no organisation's log.
+    let email = attempt.email.trim().to_lowercase();
+    let mut accounts = user::Entity::find().filter(user::Column::Email.eq(email));
+    if let Some(organization_id) = attempt.organization_id {
+        accounts = accounts.filter(user::Column::OrganizationId.eq(organization_id));
+    }
+    let accounts = accounts.all(db).await?;
+    let account = match accounts.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    };
+    let stored = account.map(|user| user.password_hash.clone());
+    let password_ok = password::verify(attempt.password, stored).await?;
+    let Some(user) = account
+        .filter(|user| password_ok && user.is_active())
+        .cloned()
+    else {
+        let (db, address) = (db.clone(), attempt.address.map(str::to_owned));
+        after_response.spawn(async move {
+            for user in &accounts {
+                let entry = signed_in(user, Action::SignInFailed, address.as_deref());
+                if let Err(error) = audit::record(&db, entry).await {
+                    tracing::warn!(error = ?error, "could not record a failed sign-in");
+                }
+            }
+        });
         return Err(AppError::InvalidCredentials);
     };
-    if !(password_ok && user.is_active()) {
-        audit::record(db, signed_in(&user, Action::SignInFailed, address)).await?;
-        return Err(AppError::InvalidCredentials);
-    }
     let tx = begin_write(db).await?;
-    audit::record(&tx, signed_in(&user, Action::SignInSucceeded, address)).await?;
+    audit::record(
+        &tx,
+        signed_in(&user, Action::SignInSucceeded, attempt.address),
+    )
+    .await?;
     let session = session::start(&tx, keys, user).await?;
     tx.commit().await?;
     Ok(session)
+}
+
+/// What a sign-in attempt gives.
+pub struct SignIn<'a> {
+    pub email: &'a str,
+    pub password: String,
+    pub organization_id: Option<Uuid>,
+    pub address: Option<&'a str>,
 }
 
 /// A sign-in (or sign-up) of `user`, by themselves.

@@ -14,6 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::validate;
 use crate::{
     auth::Viewer,
     error::{AppError, AppResult},
@@ -102,6 +103,10 @@ pub async fn compute(
     to: Option<DateTime<Utc>>,
 ) -> AppResult<Insights> {
     viewer.require_admin()?;
+    let to = to.map(|to| validate::instant(to, "to")).transpose()?;
+    let from = from
+        .map(|from| validate::instant(from, "from"))
+        .transpose()?;
     let to = to.unwrap_or_else(Utc::now);
     let from = from.unwrap_or(to - DEFAULT_WINDOW);
     if from > to {

@@ -111,6 +111,7 @@ pub async fn schedule(
     client_mutation_id: Option<&str>,
 ) -> AppResult<Uuid> {
     viewer.require_session()?;
+    let scheduled_at = validate::instant(new.scheduled_at, "scheduledAt")?;
     if let Some(minutes) = new.duration_minutes {
         validate::in_range(minutes, "durationMinutes", series::DURATION_RANGE)?;
     }
@@ -126,7 +127,7 @@ pub async fn schedule(
             let meeting = insert(
                 tx,
                 &scope.series,
-                new.scheduled_at,
+                scheduled_at,
                 new.duration_minutes,
                 new.format,
                 location,
@@ -180,6 +181,7 @@ pub async fn reschedule(
     scheduled_at: DateTime<Utc>,
 ) -> AppResult<meeting::Model> {
     viewer.require_session()?;
+    let scheduled_at = validate::instant(scheduled_at, "scheduledAt")?;
     let tx = store.begin().await?;
     find_writable(&tx, viewer, id).await?;
     let meeting = transition(

@@ -129,7 +129,10 @@ pub async fn insert(
     }
     .insert(conn)
     .await
-    .on_unique_violation(|| AppError::bad_input("a user with this email already exists"))
+    // Emails are unique per organisation: other organisations' users are no concern of this one.
+    .on_unique_violation(|| {
+        AppError::bad_input("a user with this email already exists in this organisation")
+    })
 }
 
 /// Checks the fields of a new user and hashes its password.

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use async_graphql::{Context, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::{context::ContextExt, users::User};
@@ -12,7 +12,8 @@ use crate::{
         export,
         identity::{self, SignUp},
     },
-    error::AppResult,
+    error::{AppError, AppResult},
+    ids::{self, NodeKind},
 };
 
 /// What a sign-in gives: tokens and the signed-in user. One shape, named per mutation.
@@ -64,6 +65,10 @@ pub struct SignUpInput {
 pub struct SignInInput {
     pub email: String,
     pub password: String,
+    /// The organisation to sign in to. Needed only for an email with accounts in several
+    /// organisations (emails are unique per organisation); without it such a sign-in is
+    /// answered like a wrong password.
+    pub organization_id: Option<ID>,
 }
 
 #[derive(InputObject)]
@@ -118,12 +123,19 @@ impl IdentityMutation {
         state
             .rate_limits
             .sign_in(&input.email, ctx.client_address())?;
+        let organization_id =
+            ids::decode_optional(NodeKind::Organization, input.organization_id.as_ref())
+                .map_err(|_| AppError::InvalidCredentials)?;
         let session = identity::sign_in(
             &state.store.db,
             &state.token_keys,
-            &input.email,
-            input.password,
-            ctx.client_address(),
+            &state.after_response,
+            identity::SignIn {
+                email: &input.email,
+                password: input.password,
+                organization_id,
+                address: ctx.client_address(),
+            },
         )
         .await?;
         Ok(into_payload(ctx, session))

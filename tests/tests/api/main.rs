@@ -26,6 +26,7 @@ mod schema;
 mod series;
 mod shutdown;
 mod support;
+mod tenants;
 mod tokens;
 mod transport;
 mod users;

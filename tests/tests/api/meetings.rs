@@ -458,3 +458,78 @@ async fn a_meeting_lists_in_its_series() {
             .all(|m| m["oneOnOne"]["id"] == pair.series.as_str())
     );
 }
+
+#[tokio::test]
+async fn times_outside_years_1_to_9999_are_refused_and_a_leap_second_is_the_next_instant() {
+    let app = spawn_app().await;
+    let pair = pair(&app).await;
+    let scheduling = "mutation($input: ScheduleMeetingInput!) { scheduleMeeting(input: $input) { meeting { id scheduledAt } } }";
+    let at = |text: &str| json!({ "input": { "oneOnOneId": pair.series, "scheduledAt": text } });
+    for text in [
+        "0000-06-01T10:00:00Z",
+        "-0001-06-01T10:00:00Z",
+        "+10000-06-01T10:00:00Z",
+        "9999-12-31T23:59:60Z",
+    ] {
+        let body = app
+            .graphql(scheduling, at(text), Some(&pair.manager.access_token))
+            .await;
+        assert!(body["data"].is_null(), "{text}: {body}");
+        let code = error_code(&body);
+        assert!(
+            code.is_none() || code == Some("BAD_USER_INPUT"),
+            "{text}: a client error, not {code:?}: {body}"
+        );
+    }
+    let body = app
+        .graphql(
+            scheduling,
+            at("0000-06-01T10:00:00Z"),
+            Some(&pair.manager.access_token),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "scheduledAt must be in the years 1 to 9999"
+    );
+    let next_meeting = "query($s: ID!) { node(id: $s) { ... on OneOnOne { nextMeeting { id } } } }";
+    let data = app
+        .ok(
+            next_meeting,
+            json!({ "s": pair.series }),
+            Some(&pair.manager.access_token),
+        )
+        .await;
+    assert!(
+        data["node"]["nextMeeting"].is_null(),
+        "nothing was scheduled: {data}"
+    );
+
+    let data = app
+        .ok(
+            scheduling,
+            at("2026-12-31T23:59:60.500Z"),
+            Some(&pair.manager.access_token),
+        )
+        .await;
+    let stored = time(&data["scheduleMeeting"]["meeting"]["scheduledAt"]);
+    assert_eq!(stored, time(&json!("2027-01-01T00:00:00.500Z")));
+
+    let meeting_id = data["scheduleMeeting"]["meeting"]["id"].as_str().unwrap();
+    let body = app
+        .graphql(
+            "mutation($input: CreateActionItemInput!) { createActionItem(input: $input) { actionItem { id } } }",
+            json!({ "input": { "meetingId": meeting_id, "title": "Long ago", "assigneeId": pair.report.user_id, "dueOn": "0000-01-01" } }),
+            Some(&pair.manager.access_token),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    let body = app
+        .graphql(
+            "{ organization { insights(from: \"0000-01-01T00:00:00Z\") { meetingsHeld } } }",
+            json!({}),
+            Some(&pair.admin.access_token),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+}
