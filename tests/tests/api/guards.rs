@@ -272,6 +272,32 @@ async fn an_api_token_read_over_the_socket_is_in_the_access_log() {
     }
 }
 
+#[tokio::test]
+async fn an_api_token_following_a_meeting_is_in_the_access_log() {
+    let app = spawn_app().await;
+    let fx = seed(&app).await;
+    let token = create_token(&app, &fx.bob, "Live", &[MEETINGS_READ, NOTES_READ]).await;
+    let log = "{ viewer { accessLog(first: 10) { totalCount edges { node { via oneOnOneId apiTokenId } } } } }";
+    let mut ws = Ws::open(&app, &token.secret).await;
+    ws.subscribe("1", fx.id("M"), Some(0)).await;
+    ws.event("1").await;
+    // Written once the first event is delivered: by then the token has read the meeting.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let data = app.ok(log, json!({}), Some(&fx.max.access_token)).await;
+        let entries = &data["viewer"]["accessLog"];
+        if entries["totalCount"] == 1 {
+            let entry = &entries["edges"][0]["node"];
+            assert_eq!(entry["via"], "API_TOKEN", "{entry}");
+            assert_eq!(entry["oneOnOneId"], fx.id("S"));
+            assert_eq!(entry["apiTokenId"], token.id.as_str());
+            break;
+        }
+        assert!(Instant::now() < deadline, "no entry: {entries}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// `{ ...F<levels> }`, each fragment spreading the one below twice: 2^levels fields expanded.
 fn fragment_bomb(levels: usize) -> String {
     let mut query =
