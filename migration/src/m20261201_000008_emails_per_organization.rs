@@ -11,6 +11,8 @@ use sea_orm_migration::{
     sea_orm::{DatabaseExecutor, DbBackend, sqlx},
 };
 
+use crate::helpers::unique_index;
+
 const PER_ORGANIZATION: &str = "idx_users_organization_email";
 const GLOBAL: &str = "idx_users_email";
 const COLUMN: &str = "\"email\" varchar NOT NULL";
@@ -34,17 +36,13 @@ impl MigrationTrait for Migration {
         // What `down` leaves on SQLite, which cannot restore the column constraint.
         db.execute_unprepared(&format!("DROP INDEX IF EXISTS {GLOBAL}"))
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name(PER_ORGANIZATION)
-                    .table(Users::Table)
-                    .col(Users::OrganizationId)
-                    .col(Users::Email)
-                    .unique()
-                    .to_owned(),
-            )
-            .await
+        unique_index(
+            manager,
+            PER_ORGANIZATION,
+            Users::Table,
+            &[Users::OrganizationId, Users::Email],
+        )
+        .await
     }
 
     /// Fails when an email now belongs to users of several organisations.
@@ -58,18 +56,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         match manager.get_database_backend() {
-            DbBackend::Sqlite => {
-                manager
-                    .create_index(
-                        Index::create()
-                            .name(GLOBAL)
-                            .table(Users::Table)
-                            .col(Users::Email)
-                            .unique()
-                            .to_owned(),
-                    )
-                    .await
-            }
+            DbBackend::Sqlite => unique_index(manager, GLOBAL, Users::Table, &[Users::Email]).await,
             _ => {
                 manager
                     .get_connection()
@@ -162,7 +149,7 @@ fn sqlx_error(error: sqlx::Error) -> DbErr {
     DbErr::Migration(error.to_string())
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Users {
     Table,
     OrganizationId,

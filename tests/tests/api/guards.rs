@@ -3,13 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tete_tests::{Config, TestApp, error_code, spawn_app, spawn_app_with};
 
 use crate::{
     api_tokens::{MEETINGS_READ, NOTES_READ, create_token, seed},
-    support::{add_item, day, node, pair, schedule},
+    support::{add_item, day, deactivate, hold_meeting, node, pair, schedule},
     ws::{TRANSPORT_WS, Ws},
 };
 
@@ -81,22 +80,12 @@ async fn the_alias_limit_holds_on_both_transports() {
 
 #[tokio::test]
 async fn depth_complexity_directive_and_string_limits_hold_on_both_transports() {
-    let app = spawn_app_with(|config| {
-        config.max_depth = 5;
-        config.max_complexity = 50;
-        config.max_directives = 5;
-        config.max_string_length = 100;
-    })
-    .await;
+    let app = spawn_app_with(crate::transport::with_low_limits).await;
     let admin = app.sign_up("Acme", "ada@example.com").await;
-    let deep = "{ viewer { manager { manager { manager { manager { manager { id } } } } } } }";
-    let directives = "{ __typename @skip(if: false) @skip(if: false) @skip(if: false) @skip(if: false) @skip(if: false) @skip(if: false) }";
-    let complex = "{ organization { users(first: 100) { edges { node { id email displayName reports { id email } } } } } }";
-    let long = format!("{{ node(id: \"{}\") {{ id }} }}", "x".repeat(101));
     for via in BOTH {
         let mut client = Client::open(&app, via, &admin.access_token).await;
-        for query in [deep, directives, complex, long.as_str()] {
-            let body = client.run(query, json!({})).await;
+        for query in crate::transport::over_low_limits() {
+            let body = client.run(&query, json!({})).await;
             assert!(refusal(&body).is_some(), "{via:?} {query}: {body}");
         }
         let body = client
@@ -492,22 +481,6 @@ async fn failed_credentials_are_limited_per_address_on_both_transports() {
     );
 }
 
-/// Holds the write lock of `meeting_id`'s row until the returned transaction ends, so a write
-/// to the meeting keeps its turn until then.
-async fn hold_meeting(app: &TestApp, meeting_id: &str) -> sea_orm::DatabaseTransaction {
-    let (_, raw_id) = tete_api::ids::decode(meeting_id).expect("a meeting id");
-    let db = &app.state.store.db;
-    let lock = tete_api::db::begin_write(db).await.unwrap();
-    lock.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "UPDATE meetings SET last_event_sequence = last_event_sequence WHERE id = $1",
-        [raw_id.into()],
-    ))
-    .await
-    .unwrap();
-    lock
-}
-
 #[tokio::test]
 async fn socket_operations_wait_for_a_turn_and_are_shed_like_requests() {
     let app = spawn_app_with(|config| config.max_in_flight = 1).await;
@@ -590,15 +563,7 @@ async fn a_deactivated_users_socket_is_closed_and_runs_nothing_more() {
     let mut ws = Ws::open(&app, &pair.report.access_token).await;
     let body = ws.operation("1", "{ viewer { id } }", json!({})).await;
     assert!(body["data"]["viewer"]["id"].is_string());
-    crate::support::mutate(
-        &app,
-        &pair.admin,
-        "deactivateUser",
-        "DeactivateUserInput",
-        json!({ "userId": pair.report.user_id }),
-        "user { id }",
-    )
-    .await;
+    deactivate(&app, &pair.admin, &pair.report.user_id).await;
     let closed = Instant::now();
     let (messages, code) = ws.close_code(Duration::from_secs(2)).await;
     assert_eq!(code, Some(4403), "{messages:?}");

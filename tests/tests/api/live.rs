@@ -12,8 +12,8 @@ use tete_tests::{Session, TestApp, error_code, spawn_app, spawn_app_with};
 
 use crate::{
     support::{
-        Pair, add_item, create_action_item, create_note, day, end, mutate, pair, schedule, start,
-        submit_check_in, wire,
+        Pair, add_item, create_action_item, create_note, day, deactivate, end, mutate, pair,
+        schedule, start, submit_check_in, wire,
     },
     ws::{Ended, Frame, LEGACY_WS, TRANSPORT_WS, WAIT, Ws, kinds, sequences},
 };
@@ -84,18 +84,6 @@ fn added_titles(events: &[Value]) -> Vec<String> {
                 .to_owned()
         })
         .collect()
-}
-
-async fn deactivate(app: &TestApp, admin: &Session, user_id: &str) {
-    mutate(
-        app,
-        admin,
-        "deactivateUser",
-        "DeactivateUserInput",
-        json!({ "userId": user_id }),
-        "user { id }",
-    )
-    .await;
 }
 
 async fn set_manager(app: &TestApp, admin: &Session, user_id: &str, manager_id: &str) {

@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use tete_tests::{error_code, spawn_app, spawn_app_with};
 
-use crate::support::{add_item, day, pair, schedule};
+use crate::support::{add_item, day, hold_meeting, pair, schedule};
 
 #[tokio::test]
 async fn each_user_has_a_request_budget_and_going_over_it_is_429() {
@@ -95,16 +94,7 @@ async fn past_capacity_requests_are_shed_with_a_time_to_retry() {
     let app = spawn_app_with(|config| config.max_in_flight = 1).await;
     let pair = pair(&app).await;
     let meeting_id = schedule(&app, &pair.manager, &pair.series, day(1)).await;
-    let (_, raw_id) = tete_api::ids::decode(&meeting_id).expect("a meeting id");
-    let db = &app.state.store.db;
-    let lock = tete_api::db::begin_write(db).await.unwrap();
-    lock.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        "UPDATE meetings SET last_event_sequence = last_event_sequence WHERE id = $1",
-        [raw_id.into()],
-    ))
-    .await
-    .unwrap();
+    let lock = hold_meeting(&app, &meeting_id).await;
 
     let writing = add_item(&app, &pair.manager, &meeting_id, "Waits for the lock");
     let shed = async {

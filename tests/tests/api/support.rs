@@ -320,3 +320,33 @@ pub async fn submit_check_in(
         .expect("check-in id")
         .into()
 }
+
+/// As `admin`, deactivates a user.
+pub async fn deactivate(app: &TestApp, admin: &Session, user_id: &str) {
+    mutate(
+        app,
+        admin,
+        "deactivateUser",
+        "DeactivateUserInput",
+        json!({ "userId": user_id }),
+        "user { id }",
+    )
+    .await;
+}
+
+/// Holds the write lock of `meeting_id`'s row until the returned transaction ends, so a write
+/// to the meeting keeps its turn until then.
+pub async fn hold_meeting(app: &TestApp, meeting_id: &str) -> sea_orm::DatabaseTransaction {
+    use sea_orm::{ConnectionTrait, Statement};
+    let (_, raw_id) = tete_api::ids::decode(meeting_id).expect("a meeting id");
+    let db = &app.state.store.db;
+    let lock = tete_api::db::begin_write(db).await.expect("a transaction");
+    lock.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE meetings SET last_event_sequence = last_event_sequence WHERE id = $1",
+        [raw_id.into()],
+    ))
+    .await
+    .expect("the meeting's row is locked");
+    lock
+}

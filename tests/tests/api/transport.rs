@@ -194,24 +194,32 @@ async fn bodies_over_the_limit_are_refused() {
     still_serving(&app).await;
 }
 
+/// Low limits, and one document over each of them.
+pub fn with_low_limits(config: &mut tete_tests::Config) {
+    config.max_depth = 5;
+    config.max_complexity = 50;
+    config.max_aliases = 3;
+    config.max_string_length = 100;
+    config.max_directives = 5;
+}
+
+pub fn over_low_limits() -> [String; 5] {
+    [
+        "{ viewer { manager { manager { manager { manager { manager { id } } } } } } }".into(),
+        "{ a: __typename b: __typename c: __typename d: __typename }".into(),
+        "{ __typename @skip(if: false) @skip(if: false) @skip(if: false) @skip(if: false) @skip(if: false) @skip(if: false) }".into(),
+        "{ organization { users(first: 100) { edges { node { id email displayName reports { id email } } } } } }".into(),
+        format!("{{ node(id: \"{}\") {{ id }} }}", "x".repeat(101)),
+    ]
+}
+
 #[tokio::test]
 async fn abusive_queries_are_refused_before_they_run() {
-    let app = spawn_app_with(|config| {
-        config.max_depth = 5;
-        config.max_complexity = 50;
-        config.max_aliases = 3;
-        config.max_string_length = 100;
-        config.max_directives = 5;
-    })
-    .await;
+    let app = spawn_app_with(with_low_limits).await;
     let admin = app.sign_up("Acme", "ada@example.com").await;
     let token = Some(admin.access_token.as_str());
-    let deep = "{ viewer { manager { manager { manager { manager { manager { id } } } } } } }";
-    let aliases = "{ a: __typename b: __typename c: __typename d: __typename }";
-    let directives = "{ __typename @skip(if: false) @skip(if: false) @skip(if: false) @skip(if: false) @skip(if: false) @skip(if: false) }";
-    let complex = "{ organization { users(first: 100) { edges { node { id email displayName reports { id email } } } } } }";
-    let long_literal = format!("{{ node(id: \"{}\") {{ id }} }}", "x".repeat(101));
-    for query in [deep, aliases, directives, complex, long_literal.as_str()] {
+    for query in over_low_limits() {
+        let query = query.as_str();
         let (status, body) = app.post_graphql(query, json!({}), token).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert!(body["errors"][0]["message"].is_string(), "{body}");

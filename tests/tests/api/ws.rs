@@ -195,14 +195,9 @@ impl Ws {
 
     /// Subscribes to `meetingEvents` under `id` (`subscribe`, or `start` on the legacy protocol).
     pub async fn subscribe(&mut self, id: &str, meeting_id: &str, after_sequence: Option<i64>) {
-        let kind = if self.protocol == LEGACY_WS {
-            "start"
-        } else {
-            "subscribe"
-        };
         self.send(json!({
             "id": id,
-            "type": kind,
+            "type": self.start_kind(),
             "payload": {
                 "query": MEETING_EVENTS,
                 "variables": { "m": meeting_id, "a": after_sequence },
@@ -211,18 +206,22 @@ impl Ws {
         .await;
     }
 
+    /// The message type that starts an operation in this socket's protocol.
+    fn start_kind(&self) -> &'static str {
+        if self.protocol == LEGACY_WS {
+            "start"
+        } else {
+            "subscribe"
+        }
+    }
+
     /// Sends operation `id` (a query or mutation) and returns what came back for it, shaped as
     /// an HTTP body: the `next` payload (after which `complete` must follow), or
     /// `{"errors": …}` for an `error` message.
     pub async fn operation(&mut self, id: &str, query: &str, variables: Value) -> Value {
-        let kind = if self.protocol == LEGACY_WS {
-            "start"
-        } else {
-            "subscribe"
-        };
         self.send(json!({
             "id": id,
-            "type": kind,
+            "type": self.start_kind(),
             "payload": { "query": query, "variables": variables },
         }))
         .await;

@@ -10,7 +10,7 @@ use tete_tests::{TestApp, error_code, spawn_app, spawn_app_with};
 
 use crate::{
     api_tokens::{ALL_SCOPES, create_token, seed},
-    support::{day, pair, schedule},
+    support::{day, deactivate, pair, schedule},
     ws::{MEETING_EVENTS, TRANSPORT_WS, WAIT, Ws},
 };
 
@@ -273,35 +273,42 @@ async fn many_flooding_sockets_of_one_user_leave_everyone_else_served() {
     assert_eq!(ready.status(), 200);
 }
 
-fn on_postgres() -> bool {
-    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
+/// A second instance on the same database where there can be one (PostgreSQL).
+async fn sibling(app: &TestApp) -> Option<TestApp> {
+    let on_postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty());
+    match on_postgres {
+        true => Some(app.spawn_sibling().await),
+        false => None,
+    }
 }
 
-/// Opens `count` sockets with `token` on `app`, each following meeting `M` of the seed.
-async fn following(app: &TestApp, token: &str, meeting_id: &str, count: usize) -> Vec<Ws> {
-    let mut sockets = Vec::new();
-    for _ in 0..count {
-        let mut ws = Ws::open(app, token).await;
-        ws.subscribe("1", meeting_id, Some(0)).await;
-        ws.event("1").await;
-        sockets.push(ws);
+/// A socket on `app` opened with `token`, following the meeting from its first event.
+async fn following(app: &TestApp, token: &str, meeting_id: &str) -> Ws {
+    let mut ws = Ws::open(app, token).await;
+    ws.subscribe("1", meeting_id, Some(0)).await;
+    ws.event("1").await;
+    ws
+}
+
+/// Every socket is closed with 4403 within a second of `since`.
+async fn all_closed_within_a_second(sockets: Vec<Ws>, since: Instant) {
+    for mut ws in sockets {
+        let (_, code) = ws.close_code(Duration::from_secs(2)).await;
+        assert_eq!(code, Some(4403));
+        let after = since.elapsed();
+        assert!(after < Duration::from_secs(1), "closed after {after:?}");
     }
-    sockets
 }
 
 #[tokio::test]
 async fn revoking_a_token_closes_its_sockets_within_a_second_on_every_instance() {
     let app = spawn_app().await;
-    let sibling = if on_postgres() {
-        Some(app.spawn_sibling().await)
-    } else {
-        None
-    };
+    let sibling = sibling(&app).await;
     let fx = seed(&app).await;
     let token = create_token(&app, &fx.bob, "Live tool", &ALL_SCOPES).await;
-    let mut sockets = following(&app, &token.secret, fx.id("M"), 1).await;
+    let mut sockets = vec![following(&app, &token.secret, fx.id("M")).await];
     if let Some(sibling) = &sibling {
-        sockets.extend(following(sibling, &token.secret, fx.id("M"), 1).await);
+        sockets.push(following(sibling, &token.secret, fx.id("M")).await);
     }
     // Bob's own session is not the token: it stays.
     let mut bobs = Ws::open(&app, &fx.bob.access_token).await;
@@ -312,15 +319,7 @@ async fn revoking_a_token_closes_its_sockets_within_a_second_on_every_instance()
         Some(&fx.bob.access_token),
     )
     .await;
-    for mut ws in sockets {
-        let (_, code) = ws.close_code(Duration::from_secs(2)).await;
-        assert_eq!(code, Some(4403));
-        assert!(
-            revoked.elapsed() < Duration::from_secs(1),
-            "closed after {:?}",
-            revoked.elapsed()
-        );
-    }
+    all_closed_within_a_second(sockets, revoked).await;
     let body = bobs.operation("1", "{ viewer { id } }", json!({})).await;
     assert!(body["data"]["viewer"]["id"].is_string(), "{body}");
 }
@@ -328,28 +327,17 @@ async fn revoking_a_token_closes_its_sockets_within_a_second_on_every_instance()
 #[tokio::test]
 async fn deactivating_a_user_closes_their_sockets_within_a_second_on_every_instance() {
     let app = spawn_app().await;
-    let sibling = if on_postgres() {
-        Some(app.spawn_sibling().await)
-    } else {
-        None
-    };
+    let sibling = sibling(&app).await;
     let fx = seed(&app).await;
     let token = create_token(&app, &fx.bob, "Live tool", &ALL_SCOPES).await;
-    let mut sockets = following(&app, &token.secret, fx.id("M"), 1).await;
-    sockets.extend(following(&app, &fx.bob.access_token, fx.id("M"), 1).await);
+    let mut sockets = vec![
+        following(&app, &token.secret, fx.id("M")).await,
+        following(&app, &fx.bob.access_token, fx.id("M")).await,
+    ];
     if let Some(sibling) = &sibling {
-        sockets.extend(following(sibling, &fx.bob.access_token, fx.id("M"), 1).await);
+        sockets.push(following(sibling, &fx.bob.access_token, fx.id("M")).await);
     }
     let deactivated = Instant::now();
-    app.ok(
-        "mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { user { id } } }",
-        json!({ "input": { "userId": fx.bob.user_id } }),
-        Some(&fx.ada.access_token),
-    )
-    .await;
-    for mut ws in sockets {
-        let (_, code) = ws.close_code(Duration::from_secs(2)).await;
-        assert_eq!(code, Some(4403));
-        assert!(deactivated.elapsed() < Duration::from_secs(1));
-    }
+    deactivate(&app, &fx.ada, &fx.bob.user_id).await;
+    all_closed_within_a_second(sockets, deactivated).await;
 }
