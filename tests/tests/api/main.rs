@@ -12,6 +12,7 @@ mod fanout;
 mod faults;
 mod guards;
 mod home_view;
+mod hostile_input;
 mod identity;
 mod live;
 mod meeting_view;

@@ -219,12 +219,15 @@ impl Ws {
     /// an HTTP body: the `next` payload (after which `complete` must follow), or
     /// `{"errors": …}` for an `error` message.
     pub async fn operation(&mut self, id: &str, query: &str, variables: Value) -> Value {
-        self.send(json!({
-            "id": id,
-            "type": self.start_kind(),
-            "payload": { "query": query, "variables": variables },
-        }))
-        .await;
+        self.request(id, json!({ "query": query, "variables": variables }))
+            .await
+    }
+
+    /// [`operation`](Self::operation) with a whole request as its payload (`operationName`,
+    /// `extensions`, or anything else a client may put there).
+    pub async fn request(&mut self, id: &str, payload: Value) -> Value {
+        self.send(json!({ "id": id, "type": self.start_kind(), "payload": payload }))
+            .await;
         let message = self.message().await;
         assert_eq!(message["id"], id, "{message}");
         match message["type"].as_str() {
