@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entity::{check_in, meeting_event::MeetingEventKind};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -103,33 +103,29 @@ pub async fn submit(
             if scope.access.write()? != Role::Report {
                 return Err(AppError::Forbidden);
             }
-            let existing = check_in::Entity::find()
-                .filter(check_in::Column::MeetingId.eq(meeting.id))
-                .filter(check_in::Column::AuthorId.eq(viewer.id()))
-                .one(tx)
-                .await?;
-            let saved = match existing {
-                Some(existing) => {
-                    let mut active = existing.into_active_model();
-                    active.mood = Set(mood);
-                    active.comment = Set(comment);
-                    active.shared_with_manager = Set(new.shared_with_manager);
-                    active.update(tx).await?
-                }
-                None => {
-                    check_in::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        meeting_id: Set(meeting.id),
-                        author_id: Set(viewer.id()),
-                        mood: Set(mood),
-                        comment: Set(comment),
-                        shared_with_manager: Set(new.shared_with_manager),
-                        created_at: Set(Utc::now()),
-                    }
-                    .insert(tx)
-                    .await?
-                }
-            };
+            // One statement, not a read then a write: two first submissions racing each
+            // other both found nothing, and the second insert broke the unique index
+            // (`INTERNAL` on PostgreSQL).
+            let saved = check_in::Entity::insert(check_in::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                meeting_id: Set(meeting.id),
+                author_id: Set(viewer.id()),
+                mood: Set(mood),
+                comment: Set(comment),
+                shared_with_manager: Set(new.shared_with_manager),
+                created_at: Set(Utc::now()),
+            })
+            .on_conflict(
+                OnConflict::columns([check_in::Column::MeetingId, check_in::Column::AuthorId])
+                    .update_columns([
+                        check_in::Column::Mood,
+                        check_in::Column::Comment,
+                        check_in::Column::SharedWithManager,
+                    ])
+                    .to_owned(),
+            )
+            .exec_with_returning(tx)
+            .await?;
             let mut event =
                 NewEvent::new(MeetingEventKind::CheckInSubmitted, viewer.id()).check_in(saved.id);
             if !saved.shared_with_manager {

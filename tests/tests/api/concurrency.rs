@@ -1,5 +1,6 @@
-//! Concurrent clients: versioned note edits lose no update, and a create retried under one
-//! `clientMutationId` creates one thing however the retries race.
+//! Concurrent clients: versioned note edits lose no update, a create retried under one
+//! `clientMutationId` creates one thing however the retries race, and racing check-ins leave
+//! one.
 
 use serde_json::{Value, json};
 use tete_tests::{TestApp, error_code, spawn_app};
@@ -10,6 +11,7 @@ use crate::support::{agenda_ids, create_note, day, ids, meeting, node, pair, sch
 const UPDATE_NOTE: &str =
     "mutation($input: UpdateNoteInput!) { updateNote(input: $input) { note { id body version } } }";
 const ADD_ITEM: &str = "mutation($input: AddAgendaItemInput!) { addAgendaItem(input: $input) { clientMutationId agendaItem { id title } } }";
+const SUBMIT_CHECK_IN: &str = "mutation($input: SubmitCheckInInput!) { submitCheckIn(input: $input) { checkIn { id mood } } }";
 const CREATE_NOTE: &str = "mutation($input: CreateNoteInput!) { createNote(input: $input) { clientMutationId note { id body version } } }";
 
 /// A POST made from a spawned task, which cannot borrow the `TestApp`.
@@ -145,4 +147,30 @@ async fn a_retried_create_note_returns_the_first_note() {
                 .to_owned()
         ]
     );
+}
+
+#[tokio::test]
+async fn two_racing_first_check_ins_of_a_meeting_leave_one() {
+    let app = spawn_app().await;
+    let pair = pair(&app).await;
+    let token = Some(pair.report.access_token.as_str());
+    let submit = |meeting_id: &str, mood: i64| {
+        app.graphql(
+            SUBMIT_CHECK_IN,
+            json!({ "input": { "meetingId": meeting_id, "mood": mood, "sharedWithManager": true } }),
+            token,
+        )
+    };
+    // Several meetings, so the two submissions really do overlap in some of them.
+    for round in 1..=10 {
+        let meeting_id = schedule(&app, &pair.manager, &pair.series, day(round)).await;
+        let (first, second) = tokio::join!(submit(&meeting_id, 2), submit(&meeting_id, 4));
+        for body in [&first, &second] {
+            assert!(body.get("errors").is_none(), "round {round}: {body}");
+        }
+        let check_ins = meeting(&app, &pair.report, &meeting_id, "checkIns { id mood }").await;
+        let check_ins = check_ins["checkIns"].as_array().expect("check-ins");
+        assert_eq!(check_ins.len(), 1, "round {round}: {check_ins:?}");
+        assert!([2, 4].contains(&check_ins[0]["mood"].as_i64().unwrap_or_default()));
+    }
 }
